@@ -1,0 +1,45 @@
+# dlcourse: one Makefile for readers, authors and CI. Every target creates .venv if it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CI / local install pins PyTorch (these wheels are on the build machines' disk); the package
+# itself only asks for torch>=2.3, so Colab and conda keep their own build.
+TORCH_PIN := torch==2.14.1 torchvision==0.29.1
+STAMP := $(VENV)/.installed
+CHAPTER ?=
+PROFILE ?= quick
+
+.PHONY: install book test unit notebooks sync-check execute clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_PIN)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## make book: build the HTML book from the committed notebooks (warnings are errors).
+book: $(STAMP)
+	@start=$$(date +%s); \
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going --quiet && \
+	echo "Book built in $$(( $$(date +%s) - start )) s: open $(CURDIR)/_build/html/index.html"
+
+## make test: unit tests, every notebook under the smoke profile, pair sync/staleness, the book.
+test: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+	DLCOURSE_PROFILE=smoke TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax -q -p no:cacheprovider chapters/*.ipynb
+	$(BIN)/python tools/notebooks.py check
+	$(MAKE) book
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+## make execute CHAPTER=01_mutual_information PROFILE=quick|full: refresh a chapter's outputs.
+execute: $(STAMP)
+	@test -n "$(CHAPTER)" || { echo "usage: make execute CHAPTER=01_mutual_information PROFILE=quick"; exit 2; }
+	$(BIN)/python tools/notebooks.py execute chapters/$(CHAPTER).md --profile $(PROFILE)
+
+clean:
+	rm -rf _build

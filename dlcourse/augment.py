@@ -1,0 +1,55 @@
+"""Batched, on-device image augmentations.
+
+Every function takes a whole batch ``N x C x H x W`` and transforms each image with its own random
+parameters in one tensor operation (``affine_grid`` + ``grid_sample``), on whatever device the
+batch lives. A ``torch.Generator`` makes the draw repeatable.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def _uniform(n: int, low: float, high: float, generator, device) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, generator=generator, device=generator.device if generator else "cpu").to(device)
+
+
+def random_affine(x: torch.Tensor, *, degrees: float = 0.0, scale: tuple[float, float] = (1.0, 1.0),
+                  translate: float = 0.0, shear: float = 0.0,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """Rotate by up to ``degrees``, scale within ``scale``, shift by up to ``translate`` (fraction
+    of the image size) and shear by up to ``shear`` degrees; each image draws its own parameters.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
+    if degrees < 0 or translate < 0 or shear < 0:
+        raise ValueError(f"degrees, translate and shear must be >= 0, got {degrees}, {translate}, {shear}")
+    if not 0 < scale[0] <= scale[1]:
+        raise ValueError(f"scale must be (low, high) with 0 < low <= high, got {scale}")
+    n, device = x.shape[0], x.device
+    angle = _uniform(n, -degrees, degrees, generator, device) * math.pi / 180
+    zoom = _uniform(n, scale[0], scale[1], generator, device)
+    skew = torch.tan(_uniform(n, -shear, shear, generator, device) * math.pi / 180)
+    shift = torch.stack([_uniform(n, -2 * translate, 2 * translate, generator, device) for _ in range(2)], 1)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # theta maps output coordinates to input coordinates, so we invert the zoom (1 / zoom).
+    theta = torch.zeros(n, 2, 3, device=device, dtype=x.dtype)
+    theta[:, 0, 0] = cos / zoom
+    theta[:, 0, 1] = (-sin + skew * cos) / zoom
+    theta[:, 1, 0] = sin / zoom
+    theta[:, 1, 1] = (cos + skew * sin) / zoom
+    theta[:, :, 2] = shift.to(x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def gaussian_noise(x: torch.Tensor, std: float, generator: torch.Generator | None = None,
+                   clamp: bool = True) -> torch.Tensor:
+    """Add N(0, std^2) noise to every pixel, clamped back to [0, 1] by default."""
+    if std < 0:
+        raise ValueError(f"std must be >= 0, got {std}")
+    noise = torch.randn(x.shape, generator=generator, device=generator.device if generator else "cpu")
+    out = x + std * noise.to(x.device, x.dtype)
+    return out.clamp(0, 1) if clamp else out

@@ -1,0 +1,104 @@
+"""Run-time settings shared by every chapter: profile, dataset choice, device, seeds, provenance.
+
+A chapter reads one setting, ``DLCOURSE_PROFILE`` (``smoke``, ``quick`` or ``full``), and picks
+every budget from it with :func:`pick`, so one notebook serves CI, a laptop and a GPU.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import random
+
+import numpy as np
+import torch
+
+PROFILES = ("smoke", "quick", "full")
+
+
+def profile() -> str:
+    """The current profile: ``DLCOURSE_PROFILE`` if set, else ``full`` with CUDA and ``quick`` without."""
+    value = os.environ.get("DLCOURSE_PROFILE", "").strip().lower()
+    if not value:
+        return "full" if torch.cuda.is_available() else "quick"
+    if value not in PROFILES:
+        raise ValueError(f"DLCOURSE_PROFILE must be one of {PROFILES}, got {value!r}")
+    return value
+
+
+def pick(*, smoke, quick, full):
+    """Return the value given for the current profile, e.g. ``epochs = pick(smoke=1, quick=15, full=100)``."""
+    return {"smoke": smoke, "quick": quick, "full": full}[profile()]
+
+
+def dataset(*, smoke: str, quick: str, full: str) -> str:
+    """A chapter's dataset name for the current profile; ``DLCOURSE_DATASET`` overrides it.
+
+    The override lets a ``full`` run on a machine without network use an offline dataset
+    (the provenance banner then says which dataset was really used).
+    """
+    override = os.environ.get("DLCOURSE_DATASET", "").strip()
+    if override:
+        from .data import DATASETS  # local import: data imports config
+
+        if override not in DATASETS:
+            raise ValueError(f"DLCOURSE_DATASET must be one of {sorted(DATASETS)}, got {override!r}")
+        return override
+    return pick(smoke=smoke, quick=quick, full=full)
+
+
+def device() -> torch.device:
+    """The device chapters compute on: CUDA when available, else Apple MPS, else CPU.
+
+    ``DLCOURSE_DEVICE`` (e.g. ``cpu``) forces a choice.
+    """
+    forced = os.environ.get("DLCOURSE_DEVICE", "").strip()
+    if forced:
+        return torch.device(forced)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) so that CPU runs repeat exactly."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def provenance(dataset_name: str | None = None) -> dict:
+    """What produced this run's numbers: profile, device, dataset, versions and date."""
+    from . import __version__
+
+    dev = device()
+    dev_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or platform.machine()
+    return {
+        "profile": profile(),
+        "device": f"{dev.type} ({dev_name})",
+        "dataset": dataset_name or "-",
+        "dlcourse": __version__,
+        "torch": torch.__version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def banner(dataset_name: str | None = None) -> dict:
+    """Print the provenance line every chapter shows first, and return it as a dict.
+
+    When ``DLCOURSE_PROVENANCE_FILE`` is set (``make execute`` sets it) the same record is
+    written there, so it can be stored in the executed notebook's metadata.
+    """
+    info = provenance(dataset_name)
+    print(f"profile={info['profile']} | dataset={info['dataset']} | device={info['device']}\n"
+          f"dlcourse {info['dlcourse']} | torch {info['torch']} | {info['date']}")
+    target = os.environ.get("DLCOURSE_PROVENANCE_FILE")
+    if target:
+        with open(target, "w", encoding="utf-8") as fh:
+            json.dump(info, fh)
+    return info

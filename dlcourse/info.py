@@ -1,0 +1,70 @@
+"""Entropy and mutual information of discrete distributions, in nats.
+
+These are the quantities behind IIC: the network's softmax outputs on two views of the same
+images give a joint distribution over cluster pairs, and training maximises its mutual information.
+"""
+from __future__ import annotations
+
+import torch
+
+_ATOL = 1e-3  # how far a sum may be from 1 and still count as a distribution (float32, bf16 softmax)
+
+
+def _check_distribution(p: torch.Tensor, name: str, dim) -> None:
+    """ValueError unless ``p`` is non-negative, finite and sums to 1 along ``dim``."""
+    if not torch.is_tensor(p) or not p.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor, got {type(p).__name__}")
+    values = p.detach()
+    if not torch.isfinite(values).all():
+        raise ValueError(f"{name} must be finite; it contains NaN or inf")
+    if (values < 0).any():
+        raise ValueError(f"{name} must be non-negative; smallest entry is {values.min().item():.3g}")
+    sums = values.sum(dim=dim)
+    worst = (sums - 1).abs().max().item() if sums.numel() else 0.0
+    if worst > _ATOL:
+        raise ValueError(f"{name} must sum to 1 along dim {dim}; it is off by up to {worst:.3g}")
+
+
+def _plogp(p: torch.Tensor) -> torch.Tensor:
+    """p * log p with the convention 0 log 0 = 0."""
+    return torch.special.xlogy(p, p)
+
+
+def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Shannon entropy H(p) = -sum_i p_i log p_i in nats, along ``dim`` (0 log 0 = 0).
+
+    Uniform over C outcomes gives log C, the maximum; a one-hot vector gives 0.
+    """
+    _check_distribution(p, "p", dim)
+    return torch.special.entr(p).sum(dim=dim)  # entr(x) = -x log x, entr(0) = 0
+
+
+def joint_distribution(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+    """The IIC joint matrix of cluster assignments from two batches of softmax outputs.
+
+    ``z1[b]`` and ``z2[b]`` are the network's class probabilities for two views of image ``b``.
+    P = (1/B) sum_b z1[b] z2[b]^T is symmetrised, (P + P^T) / 2, because the two views play the
+    same role, and renormalised. Returns a ``C x C`` matrix that sums to 1; differentiable.
+    """
+    if z1.ndim != 2 or z1.shape != z2.shape:
+        raise ValueError(f"z1 and z2 must both be B x C with the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}")
+    _check_distribution(z1, "z1", dim=1)
+    _check_distribution(z2, "z2", dim=1)
+    joint = z1.transpose(0, 1) @ z2 / z1.shape[0]
+    joint = (joint + joint.transpose(0, 1)) / 2
+    return joint / joint.sum()
+
+
+def mutual_information(joint: torch.Tensor) -> torch.Tensor:
+    """I(X; Y) = sum_ij P_ij log(P_ij / (P_i P_j)) in nats, from a joint matrix ``P`` (rows = X).
+
+    Computed as H(X) + H(Y) - H(X, Y), which is the same sum rearranged and needs no division
+    by zero marginals; clamped at 0 because rounding can leave -1e-17 where the true value is 0.
+    0 for independent variables (P = outer product of its marginals); log C for a uniform
+    diagonal C x C joint.
+    """
+    if joint.ndim != 2:
+        raise ValueError(f"joint must be a 2-D matrix, got shape {tuple(joint.shape)}")
+    _check_distribution(joint, "joint", dim=(0, 1))
+    p_x, p_y = joint.sum(dim=1), joint.sum(dim=0)
+    return (_plogp(joint).sum() - _plogp(p_x).sum() - _plogp(p_y).sum()).clamp_min(0.0)

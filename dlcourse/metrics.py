@@ -1,0 +1,49 @@
+"""Evaluation metrics: clustering accuracy under the best label matching, confusion matrices."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+
+def _labels(values, name: str) -> np.ndarray:
+    array = values.detach().cpu().numpy() if torch.is_tensor(values) else np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+    if array.size and (not np.issubdtype(array.dtype, np.integer)):
+        raise ValueError(f"{name} must hold integer labels, got dtype {array.dtype}")
+    if array.size and array.min() < 0:
+        raise ValueError(f"{name} must be non-negative, got {array.min()}")
+    return array.astype(np.int64)
+
+
+def confusion(y_true, y_pred, num_true: int | None = None, num_pred: int | None = None) -> torch.Tensor:
+    """Count matrix ``C[i, j]`` = number of samples with true label ``i`` and prediction ``j``.
+
+    Rows and columns may differ in number (e.g. 10 labels against 50 overclusters).
+    """
+    t, p = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred must have the same length, got {t.shape[0]} and {p.shape[0]}")
+    rows = num_true if num_true is not None else int(t.max(initial=-1)) + 1
+    cols = num_pred if num_pred is not None else int(p.max(initial=-1)) + 1
+    if t.size and t.max() >= rows:
+        raise ValueError(f"y_true has label {t.max()} but num_true is {rows}")
+    if p.size and p.max() >= cols:
+        raise ValueError(f"y_pred has label {p.max()} but num_pred is {cols}")
+    counts = np.bincount(t * cols + p, minlength=rows * cols).reshape(rows, cols)
+    return torch.from_numpy(counts)
+
+
+def cluster_accuracy(y_true, y_pred) -> float:
+    """Accuracy after the best one-to-one matching of cluster ids to labels (Hungarian algorithm).
+
+    Clusters carry no names, so a clustering that puts every 3 in cluster 7 is perfect; this finds
+    the relabelling that maximises the number of agreements. Clusters left unmatched (more clusters
+    than labels) count as errors.
+    """
+    counts = confusion(y_true, y_pred).numpy()
+    if counts.sum() == 0:
+        raise ValueError("y_true and y_pred must not be empty")
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return float(counts[rows, cols].sum() / counts.sum())

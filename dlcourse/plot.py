@@ -1,0 +1,65 @@
+"""Figures shared by the chapters and the widgets (matplotlib)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def _numpy(a) -> np.ndarray:
+    return a.detach().cpu().numpy() if torch.is_tensor(a) else np.asarray(a)
+
+
+def joint_with_marginals(joint, fig=None, title: str = "", cmap: str = "Blues", annotate: bool | None = None,
+                         vmax: float | None = None):
+    """Heat map of a joint matrix P with its row marginal (right) and column marginal (top).
+
+    The colour scale runs from 0 to ``vmax``, by default 1/C: the entries of a perfectly balanced
+    diagonal joint. Joints drawn side by side are then comparable; larger entries saturate.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    p = _numpy(joint)
+    vmax = vmax if vmax is not None else 1.0 / min(p.shape)
+    fig = fig or plt.figure(figsize=(4.2, 4.2))
+    grid = fig.add_gridspec(2, 2, width_ratios=(4, 1), height_ratios=(1, 4), wspace=0.05, hspace=0.05)
+    ax = fig.add_subplot(grid[1, 0])
+    top = fig.add_subplot(grid[0, 0], sharex=ax)
+    right = fig.add_subplot(grid[1, 1], sharey=ax)
+    ax.imshow(p, cmap=cmap, vmin=0, vmax=vmax, aspect="auto")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=10, integer=True))
+    k = np.arange(p.shape[0]), np.arange(p.shape[1])
+    if annotate is None:
+        annotate = max(p.shape) <= 5
+    if annotate:
+        for (i, j), v in np.ndenumerate(p):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
+                    color="white" if v > 0.6 * vmax else "black")
+    ax.set_xlabel("cluster of view 2 (j)")
+    ax.set_ylabel("cluster of view 1 (i)")
+    top.bar(k[1], p.sum(0), color="tab:orange")
+    right.barh(k[0], p.sum(1), color="tab:green")
+    top.set_ylabel("$P_j$")
+    right.set_xlabel("$P_i$")
+    top.tick_params(labelbottom=False)
+    right.tick_params(labelleft=False)
+    if title:
+        top.set_title(title)
+    return fig
+
+
+def information_bars(h_x: float, h_y: float, h_xy: float, ax=None, unit: str = "nats"):
+    """The information diagram as aligned bars: H(X), H(Y), H(X,Y) and the overlap I(X;Y)."""
+    ax = ax or plt.gca()
+    mi = h_x + h_y - h_xy
+    ax.barh(2, h_x, color="tab:green", alpha=0.7)
+    ax.barh(1, h_y, left=h_x - mi, color="tab:orange", alpha=0.7)
+    ax.barh(0, h_xy, color="tab:gray", alpha=0.5)
+    ax.barh(1.5, mi, left=h_x - mi, height=1.8, fill=False, edgecolor="tab:red", linewidth=2, linestyle="--")
+    ax.set_yticks([2, 1, 0], ["H(X)", "H(Y)", "H(X,Y)"])
+    ax.text(h_x - mi / 2, 1.5, f"I = {mi:.3f}", ha="center", va="center", color="tab:red", fontsize=9,
+            bbox=dict(facecolor="white", edgecolor="none", alpha=0.8))
+    ax.set_xlabel(unit)
+    ax.set_xlim(0, max(h_xy, h_x + h_y - mi) * 1.05 + 1e-9)
+    return ax
