@@ -34,11 +34,16 @@ def random_affine(x: torch.Tensor, *, degrees: float = 0.0, scale: tuple[float, 
     skew = torch.tan(_uniform(n, -shear, shear, generator, device) * math.pi / 180)
     shift = torch.stack([_uniform(n, -2 * translate, 2 * translate, generator, device) for _ in range(2)], 1)
     cos, sin = torch.cos(angle), torch.sin(angle)
-    # theta maps output coordinates to input coordinates, so we invert the zoom (1 / zoom).
+    # theta maps each output pixel to the input location it samples: rotation times shear,
+    # divided by the zoom. Angles and shears are drawn symmetrically, so sampling with the
+    # matrix (rather than its inverse) gives the same distribution of transforms.
+    # affine_grid works in coordinates normalised to [-1, 1] per axis; the off-diagonal terms
+    # are rescaled by the aspect ratio so that a rotation stays a rotation on H != W images.
+    aspect = x.shape[2] / x.shape[3]  # H / W
     theta = torch.zeros(n, 2, 3, device=device, dtype=x.dtype)
     theta[:, 0, 0] = cos / zoom
-    theta[:, 0, 1] = (-sin + skew * cos) / zoom
-    theta[:, 1, 0] = sin / zoom
+    theta[:, 0, 1] = (-sin + skew * cos) / zoom * aspect
+    theta[:, 1, 0] = sin / zoom / aspect
     theta[:, 1, 1] = (cos + skew * sin) / zoom
     theta[:, :, 2] = shift.to(x.dtype)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)

@@ -65,7 +65,7 @@ def device() -> torch.device:
 
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (CPU and CUDA) so that CPU runs repeat exactly."""
-    if not isinstance(seed, int) or seed < 0:
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -89,7 +89,7 @@ def provenance(dataset_name: str | None = None) -> dict:
 
 
 def banner(dataset_name: str | None = None) -> dict:
-    """Print the provenance line every chapter shows first, and return it as a dict.
+    """Print the provenance every chapter shows first (two short lines), and return it as a dict.
 
     When ``DLCOURSE_PROVENANCE_FILE`` is set (``make execute`` sets it) the same record is
     written there, so it can be stored in the executed notebook's metadata.

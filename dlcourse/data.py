@@ -56,16 +56,19 @@ def load(name: str, split: str = "train", device=None) -> tuple[torch.Tensor, to
         raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    root = str(data_dir())
     if split == "all":
-        xs, ys = zip(*(_load_cpu(name, s) for s in ("train", "test")))
+        xs, ys = zip(*(_load_cpu(name, s, root) for s in ("train", "test")))
         x, y = torch.cat(xs), torch.cat(ys)
     else:
-        x, y = _load_cpu(name, split)
-    return x.to(device), y.to(device)
+        x, y = _load_cpu(name, split, root)
+    # a copy, so that a caller editing its tensors in place cannot corrupt the cache
+    return x.to(device, copy=True), y.to(device, copy=True)
 
 
 @functools.lru_cache(maxsize=None)
-def _load_cpu(name: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _load_cpu(name: str, split: str, root: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode a dataset once per process (and data folder ``root``); kept on the CPU."""
     loader = {
         "mnist": _mnist,
         "mnist-5k": _mnist_5k,

@@ -22,7 +22,8 @@ def _check_distribution(p: torch.Tensor, name: str, dim) -> None:
     sums = values.sum(dim=dim)
     worst = (sums - 1).abs().max().item() if sums.numel() else 0.0
     if worst > _ATOL:
-        raise ValueError(f"{name} must sum to 1 along dim {dim}; it is off by up to {worst:.3g}")
+        where = "in total" if dim is None else f"along dim {dim}"
+        raise ValueError(f"{name} must sum to 1 {where}; it is off by up to {worst:.3g}")
 
 
 def _plogp(p: torch.Tensor) -> torch.Tensor:
@@ -46,10 +47,10 @@ def joint_distribution(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     P = (1/B) sum_b z1[b] z2[b]^T is symmetrised, (P + P^T) / 2, because the two views play the
     same role, and renormalised. Returns a ``C x C`` matrix that sums to 1; differentiable.
     """
+    _check_distribution(z1, "z1", dim=-1)
+    _check_distribution(z2, "z2", dim=-1)
     if z1.ndim != 2 or z1.shape != z2.shape:
         raise ValueError(f"z1 and z2 must both be B x C with the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}")
-    _check_distribution(z1, "z1", dim=1)
-    _check_distribution(z2, "z2", dim=1)
     joint = z1.transpose(0, 1) @ z2 / z1.shape[0]
     joint = (joint + joint.transpose(0, 1)) / 2
     return joint / joint.sum()
@@ -63,8 +64,8 @@ def mutual_information(joint: torch.Tensor) -> torch.Tensor:
     0 for independent variables (P = outer product of its marginals); log C for a uniform
     diagonal C x C joint.
     """
+    _check_distribution(joint, "joint", dim=None)
     if joint.ndim != 2:
         raise ValueError(f"joint must be a 2-D matrix, got shape {tuple(joint.shape)}")
-    _check_distribution(joint, "joint", dim=(0, 1))
     p_x, p_y = joint.sum(dim=1), joint.sum(dim=0)
     return (_plogp(joint).sum() - _plogp(p_x).sum() - _plogp(p_y).sum()).clamp_min(0.0)

@@ -25,14 +25,12 @@ def progress_disabled() -> bool:
 
 
 def minibatches(n: int, batch_size: int, *, generator: torch.Generator | None = None,
-                shuffle: bool = True, device=None):
-    """Yield index tensors that cover ``range(n)`` in batches (the last one may be shorter)."""
+                shuffle: bool = True, device=None) -> list[torch.Tensor]:
+    """Index tensors that cover ``range(n)`` in batches (the last one may be shorter)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-    order = order.to(device)
-    for start in range(0, n, batch_size):
-        yield order[start:start + batch_size]
+    return list(order.to(device).split(batch_size)) if n else []
 
 
 def autocast_for(device: torch.device, enabled: bool | None = None):
@@ -126,7 +124,9 @@ def fit(
         record = {"epoch": epoch, "loss": float(total / max(count, 1)), "seconds": time.perf_counter() - began}
         if on_epoch_end is not None:
             model.eval()
-            record.update(on_epoch_end(epoch, record) or {})
+            extra = on_epoch_end(epoch, record) or {}
+            # plain Python numbers only: checkpoints load with weights_only=True
+            record.update({k: v.item() if hasattr(v, "item") else v for k, v in extra.items()})
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.4f}")
         if checkpoint is not None:

@@ -38,6 +38,14 @@ def source_hash(notebook) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
+def library_hash() -> str:
+    """SHA-256 of the dlcourse package's source files: which library produced the outputs."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "dlcourse").rglob("*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def pairs() -> list[Path]:
     """Every chapter source ``chapters/NN_slug.md``."""
     return sorted(CHAPTERS.glob("[0-9][0-9]_*.md"))
@@ -70,11 +78,21 @@ def execute(md_path: Path, profile: str, timeout: int | None = None) -> Path:
             for key, value in saved.items():
                 os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
         record = json.loads(record_file.read_text()) if record_file.exists() else {"profile": profile}
-    record.update(source_hash=source_hash(notebook), seconds=round(time.time() - began, 1))
+    record.update(source_hash=source_hash(notebook), library_hash=library_hash(),
+                  seconds=round(time.time() - began, 1))
     notebook.metadata["dlcourse"] = record
     nbformat.write(notebook, nb_path)
     print(f"executed {nb_path.relative_to(ROOT)} in {record['seconds']} s: {record}")
     return nb_path
+
+
+def library_drift() -> list[str]:
+    """Notebooks executed against other dlcourse sources than the current ones (a note, not an error:
+    re-executing every chapter after each library change would cost hours of CPU)."""
+    current = library_hash()
+    return [str(md.with_suffix(".ipynb").relative_to(ROOT)) for md in pairs()
+            if md.with_suffix(".ipynb").exists() and nbformat.read(md.with_suffix(".ipynb"), as_version=4)
+            .metadata.get("dlcourse", {}).get("library_hash") != current]
 
 
 def problems() -> list[str]:
@@ -118,6 +136,10 @@ def main(argv=None) -> int:
         return 0
     issues = problems()
     print("\n".join(issues) if issues else f"{len(pairs())} chapter pair(s) in sync, outputs fresh")
+    drift = library_drift()
+    if drift:
+        print("note: executed with an older dlcourse (re-execute when the change shows on the page): "
+              + ", ".join(drift))
     return 1 if issues else 0
 
 
