@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CHAPTER ?=
 PROFILE ?= quick
 
-.PHONY: install book test unit notebooks sync-check execute clean
+.PHONY: install book test unit execute student clean
 
 install: $(STAMP)
 
@@ -32,6 +32,7 @@ test: $(STAMP)
 	DLCOURSE_PROFILE=smoke TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax -q -p no:cacheprovider chapters/*.ipynb
 	$(BIN)/python tools/notebooks.py check
 	$(MAKE) book
+	$(BIN)/python tools/check_pages.py --screenshots _build/screenshots
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q
@@ -40,6 +41,10 @@ unit: $(STAMP)
 execute: $(STAMP)
 	@test -n "$(CHAPTER)" || { echo "usage: make execute CHAPTER=01_mutual_information PROFILE=quick"; exit 2; }
 	$(BIN)/python tools/notebooks.py execute chapters/$(CHAPTER).md --profile $(PROFILE)
+
+## make student: the notebooks without solutions, for a class, in _build/student/.
+student: $(STAMP)
+	$(BIN)/python tools/student.py _build/student
 
 clean:
 	rm -rf _build
