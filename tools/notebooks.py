@@ -80,6 +80,12 @@ def execute(md_path: Path, profile: str, timeout: int | None = None) -> Path:
         record = json.loads(record_file.read_text()) if record_file.exists() else {"profile": profile}
     record.update(source_hash=source_hash(notebook), library_hash=library_hash(),
                   seconds=round(time.time() - began, 1))
+    # keep the latest run of every profile: the teaching page shows quick and full run times
+    runs = {}
+    if nb_path.exists():
+        runs = nbformat.read(nb_path, as_version=4).metadata.get("dlcourse", {}).get("runs", {})
+    runs[profile] = {k: record.get(k) for k in ("seconds", "device", "dataset", "date")}
+    record["runs"] = runs
     notebook.metadata["dlcourse"] = record
     nbformat.write(notebook, nb_path)
     print(f"executed {nb_path.relative_to(ROOT)} in {record['seconds']} s: {record}")

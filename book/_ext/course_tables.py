@@ -1,0 +1,72 @@
+"""Sphinx directive ``chapter-table``: the teaching table, computed from the chapters at build time.
+
+Reading time comes from each chapter's word count, the exercise count from its exercise directives,
+and run times from the provenance that ``make execute`` stores in each notebook's metadata, so the
+teaching page can never disagree with the notebooks.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.util.docutils import SphinxDirective
+
+WORDS_PER_MINUTE = 200
+
+
+def _title(markdown: str) -> str:
+    match = re.search(r"^# (.+)$", markdown, re.M)
+    return match.group(1).strip() if match else "?"
+
+
+def _prose_words(markdown: str) -> int:
+    """Words outside code cells and front matter."""
+    text = re.sub(r"^---\n.*?\n---\n", "", markdown, flags=re.S)
+    text = re.sub(r"```\{code-cell\}.*?```", "", text, flags=re.S)
+    return len(re.findall(r"\w+", text))
+
+
+def _run(record: dict | None) -> str:
+    if not record:
+        return "not measured yet"
+    minutes = record["seconds"] / 60
+    return f"{minutes:.1f} min ({record.get('device', '?')})"
+
+
+def rows(chapters_dir: Path) -> list[list[str]]:
+    table = []
+    for md in sorted(chapters_dir.glob("[0-9][0-9]_*.md")):
+        markdown = md.read_text(encoding="utf-8")
+        nb_path = md.with_suffix(".ipynb")
+        runs = {}
+        if nb_path.exists():
+            runs = json.loads(nb_path.read_text(encoding="utf-8"))["metadata"].get("dlcourse", {}).get("runs", {})
+        table.append([
+            f"{md.stem[:2].lstrip('0')}. {_title(markdown)}",
+            f"{max(1, round(_prose_words(markdown) / WORDS_PER_MINUTE))} min",
+            str(markdown.count("{exercise}")),
+            _run(runs.get("quick")),
+            _run(runs.get("full")),
+        ])
+    return table
+
+
+class ChapterTable(SphinxDirective):
+    """Renders the per-chapter teaching table."""
+
+    def run(self):
+        chapters_dir = Path(self.env.srcdir) / "chapters"
+        lines = ["| chapter | reading | exercises | `quick` run (CPU) | `full` run (GPU) |",
+                 "| --- | --- | --- | --- | --- |"]
+        lines += ["| " + " | ".join(row) + " |" for row in rows(chapters_dir)]
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines), self.content_offset, container)
+        return container.children
+
+
+def setup(app):
+    app.add_directive("chapter-table", ChapterTable)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

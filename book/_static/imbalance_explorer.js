@@ -1,0 +1,217 @@
+/* Kernel-free explorers for the imbalance chapter: the focal loss (gamma slider) and the
+ * class-balanced weights from the effective number of samples (beta slider).
+ *
+ * The static book cannot run Python, so these draw the closed-form curves in the browser.
+ * The formulas are checked against dlcourse.losses by tests/test_static_explorer.py (via Node).
+ *
+ * Usage in a page:  <div class="dlc-focal-explorer"></div>
+ *                   <div class="dlc-cb-explorer" data-counts="5000,5000,250,..."></div>
+ */
+(function (root) {
+  "use strict";
+
+  // ---- the formulas (pure functions, exported for the tests) -------------------------------
+
+  /** Focal loss -(1 - p)^gamma * log(p) of the true class's probability p. */
+  function focalLoss(p, gamma) {
+    return -Math.pow(1 - p, gamma) * Math.log(p);
+  }
+
+  /** Derivative of the focal loss with respect to the true class's logit (softmax):
+   *  gamma * p * (1 - p)^gamma * log(p) - (1 - p)^(gamma + 1); equals p - 1 when gamma = 0. */
+  function focalGradLogit(p, gamma) {
+    return gamma * p * Math.pow(1 - p, gamma) * Math.log(p) - Math.pow(1 - p, gamma + 1);
+  }
+
+  /** Effective number E_n = (1 - beta^n) / (1 - beta); 1 at beta = 0 and n at beta = 1. */
+  function effectiveNumber(n, beta) {
+    if (beta === 0) return 1;
+    if (beta === 1) return n;
+    // 1 - beta^n = -expm1(n log beta): no cancellation when beta is close to 1
+    return -Math.expm1(n * Math.log(beta)) / (1 - beta);
+  }
+
+  /** Class-balanced weights proportional to 1 / E_n, normalised to sum to the number of classes. */
+  function classBalancedWeights(counts, beta) {
+    var inv = counts.map(function (n) { return 1 / effectiveNumber(n, beta); });
+    var total = inv.reduce(function (a, b) { return a + b; }, 0);
+    return inv.map(function (w) { return w * counts.length / total; });
+  }
+
+  var api = {
+    focalLoss: focalLoss,
+    focalGradLogit: focalGradLogit,
+    effectiveNumber: effectiveNumber,
+    classBalancedWeights: classBalancedWeights,
+  };
+  if (typeof module !== "undefined" && module.exports) {
+    module.exports = api;
+  }
+  if (typeof document === "undefined") return;
+
+  // ---- drawing ----------------------------------------------------------------------------
+
+  var COLORS = { main: "#1f77b4", ref: "#7f7f7f", accent: "#d62728", grid: "#e5e5e5", text: "#222" };
+
+  function el(tag, attrs, parent) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  /** A small line plot on a canvas: series = [{xs, ys, color, dash, label}]. */
+  function linePlot(canvas, series, opts) {
+    var ctx = canvas.getContext("2d");
+    var W = canvas.width, H = canvas.height, L = 52, R = 10, T = 24, B = 38;
+    ctx.clearRect(0, 0, W, H);
+    ctx.font = "12px sans-serif";
+    var tx = opts.logx ? function (x) { return Math.log10(x); } : function (x) { return x; };
+    var ty = opts.logy ? function (y) { return Math.log10(y); } : function (y) { return y; };
+    var x0 = tx(opts.xmin), x1 = tx(opts.xmax), y0 = ty(opts.ymin), y1 = ty(opts.ymax);
+    function px(x) { return L + (tx(x) - x0) / (x1 - x0) * (W - L - R); }
+    function py(y) {
+      var v = Math.min(Math.max(ty(y), y0), y1);
+      return H - B - (v - y0) / (y1 - y0) * (H - T - B);
+    }
+    ctx.strokeStyle = COLORS.grid;
+    ctx.fillStyle = COLORS.text;
+    (opts.xticks || []).forEach(function (t) {
+      ctx.beginPath(); ctx.moveTo(px(t), T); ctx.lineTo(px(t), H - B); ctx.stroke();
+      ctx.fillText(String(t), px(t) - 8, H - B + 15);
+    });
+    (opts.yticks || []).forEach(function (t) {
+      ctx.beginPath(); ctx.moveTo(L, py(t)); ctx.lineTo(W - R, py(t)); ctx.stroke();
+      ctx.fillText(String(t), 4, py(t) + 4);
+    });
+    ctx.strokeStyle = COLORS.text;
+    ctx.strokeRect(L, T, W - L - R, H - T - B);
+    ctx.fillText(opts.xlabel, (W + L) / 2 - 20, H - 6);
+    ctx.fillText(opts.title, L, 16);
+    series.forEach(function (s, k) {
+      ctx.strokeStyle = s.color; ctx.lineWidth = 2;
+      ctx.setLineDash(s.dash ? [6, 4] : []);
+      ctx.beginPath();
+      s.xs.forEach(function (x, i) {
+        if (i === 0) ctx.moveTo(px(x), py(s.ys[i])); else ctx.lineTo(px(x), py(s.ys[i]));
+      });
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = s.color;
+      ctx.fillText(s.label, W - R - 150, T + 16 + 15 * k);
+    });
+    ctx.lineWidth = 1;
+  }
+
+  function barPlot(canvas, values, reference, labels, opts) {
+    var ctx = canvas.getContext("2d");
+    var W = canvas.width, H = canvas.height, L = 40, R = 10, T = 24, B = 38;
+    ctx.clearRect(0, 0, W, H);
+    ctx.font = "12px sans-serif";
+    var top = opts.ymax;
+    var slot = (W - L - R) / values.length;
+    function py(y) { return H - B - Math.min(y, top) / top * (H - T - B); }
+    ctx.fillStyle = COLORS.text;
+    ctx.fillText(opts.title, L, 16);
+    ctx.strokeStyle = COLORS.text;
+    ctx.strokeRect(L, T, W - L - R, H - T - B);
+    [0, top / 2, top].forEach(function (t) { ctx.fillText(t.toFixed(1), 4, py(t) + 4); });
+    values.forEach(function (v, i) {
+      var x = L + i * slot + slot * 0.15, w = slot * 0.7;
+      ctx.fillStyle = COLORS.main;
+      ctx.fillRect(x, py(v), w, H - B - py(v));
+      ctx.strokeStyle = COLORS.accent;
+      ctx.setLineDash([4, 3]);
+      ctx.strokeRect(x, py(reference[i]), w, H - B - py(reference[i]));
+      ctx.setLineDash([]);
+      ctx.fillStyle = COLORS.text;
+      ctx.fillText(labels[i], x, H - B + 15);
+    });
+  }
+
+  function range(n, f) { var out = []; for (var i = 0; i < n; i++) out.push(f(i)); return out; }
+
+  function focalExplorer(box) {
+    box.innerHTML = "";
+    var controls = el("div", { style: "margin:0.5em 0" }, box);
+    var label = el("label", {}, controls);
+    label.textContent = "gamma ";
+    var slider = el("input", { type: "range", min: "0", max: "5", step: "0.1", value: "2",
+                               "aria-label": "focal gamma" }, label);
+    var readout = el("span", { style: "margin-left:1em;font-family:monospace" }, controls);
+    var row = el("div", { style: "display:flex;flex-wrap:wrap;gap:8px" }, box);
+    var lossCanvas = el("canvas", { width: "360", height: "260" }, row);
+    var gradCanvas = el("canvas", { width: "360", height: "260" }, row);
+    var ps = range(199, function (i) { return 0.005 + i * 0.005; });
+    function draw() {
+      var g = parseFloat(slider.value);
+      linePlot(lossCanvas, [
+        { xs: ps, ys: ps.map(function (p) { return focalLoss(p, 0); }), color: COLORS.ref, dash: true,
+          label: "cross-entropy" },
+        { xs: ps, ys: ps.map(function (p) { return focalLoss(p, g); }), color: COLORS.main,
+          label: "focal, gamma = " + g.toFixed(1) },
+      ], { xmin: 0, xmax: 1, ymin: 0, ymax: 5, xticks: [0, 0.25, 0.5, 0.75, 1], yticks: [0, 1, 2, 3, 4, 5],
+           xlabel: "p_t (probability of the true class)", title: "loss" });
+      linePlot(gradCanvas, [
+        { xs: ps, ys: ps.map(function (p) { return -focalGradLogit(p, 0); }), color: COLORS.ref, dash: true,
+          label: "cross-entropy" },
+        { xs: ps, ys: ps.map(function (p) { return -focalGradLogit(p, g); }), color: COLORS.main,
+          label: "focal, gamma = " + g.toFixed(1) },
+      ], { xmin: 0, xmax: 1, ymin: 0, ymax: 1, xticks: [0, 0.25, 0.5, 0.75, 1], yticks: [0, 0.5, 1],
+           xlabel: "p_t", title: "push on the true logit, -dL/dz_t" });
+      var ratio = focalLoss(0.9, g) / focalLoss(0.9, 0);
+      readout.textContent = "gamma = " + g.toFixed(1) + ": at p_t = 0.9 the focal loss is " +
+        (100 * ratio).toFixed(1) + "% of the cross-entropy";
+    }
+    slider.addEventListener("input", draw);
+    draw();
+  }
+
+  function cbExplorer(box) {
+    var counts = (box.getAttribute("data-counts") || "").split(",").map(Number).filter(function (n) {
+      return n > 0;
+    });
+    if (!counts.length) { box.textContent = "(no class counts given)"; return; }
+    box.innerHTML = "";
+    var controls = el("div", { style: "margin:0.5em 0" }, box);
+    var label = el("label", {}, controls);
+    label.textContent = "beta = 1 - 10^-k, k ";
+    var slider = el("input", { type: "range", min: "0", max: "5", step: "0.05", value: "3",
+                               "aria-label": "class-balanced beta exponent" }, label);
+    var readout = el("span", { style: "margin-left:1em;font-family:monospace" }, controls);
+    var row = el("div", { style: "display:flex;flex-wrap:wrap;gap:8px" }, box);
+    var enCanvas = el("canvas", { width: "360", height: "260" }, row);
+    var wCanvas = el("canvas", { width: "360", height: "260" }, row);
+    var ns = range(101, function (i) { return Math.pow(10, i * 0.05); });
+    var inverse = classBalancedWeights(counts, 1);
+    var labels = counts.map(function (_, i) { return String(i); });
+    function draw() {
+      var k = parseFloat(slider.value);
+      var beta = 1 - Math.pow(10, -k);
+      linePlot(enCanvas, [
+        { xs: ns, ys: ns, color: COLORS.ref, dash: true, label: "E_n = n (beta = 1)" },
+        { xs: ns, ys: ns.map(function (n) { return effectiveNumber(n, beta); }), color: COLORS.main,
+          label: "E_n, beta = " + beta.toPrecision(5) },
+      ], { logx: true, logy: true, xmin: 1, xmax: 1e5, ymin: 1, ymax: 1e5, xticks: [1, 10, 100, 1000, 10000, 100000],
+           yticks: [1, 10, 100, 1000, 10000, 100000], xlabel: "number of samples n",
+           title: "effective number of samples" });
+      var w = classBalancedWeights(counts, beta);
+      var top = Math.max.apply(null, inverse.concat(w)) * 1.1;
+      barPlot(wCanvas, w, inverse, labels, { ymax: top,
+        title: "class weights (dashed: inverse frequency)" });
+      var lo = counts.indexOf(Math.min.apply(null, counts));
+      var hi = counts.indexOf(Math.max.apply(null, counts));
+      readout.textContent = "beta = " + beta.toPrecision(6) + ": the rarest class weighs " +
+        (w[lo] / w[hi]).toFixed(2) + "x the most common";
+    }
+    slider.addEventListener("input", draw);
+    draw();
+  }
+
+  function start() {
+    Array.prototype.forEach.call(document.querySelectorAll(".dlc-focal-explorer"), focalExplorer);
+    Array.prototype.forEach.call(document.querySelectorAll(".dlc-cb-explorer"), cbExplorer);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})(this);

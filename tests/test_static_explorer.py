@@ -1,0 +1,63 @@
+"""The kernel-free JavaScript explorers draw the same formulas as dlcourse.losses (run via Node)."""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "book" / "_static" / "imbalance_explorer.js"
+NODE = shutil.which("node")
+pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is needed to run the book's JavaScript "
+                                                     "(apt-get install nodejs); .ci/run installs it")
+losses = pytest.importorskip("dlcourse.losses")
+
+PS = [0.001, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99, 0.999]
+GAMMAS = [0.0, 0.5, 1.0, 1.5, 2.0, 5.0]
+NS = [1, 2, 10, 250, 5000, 60000]
+BETAS = [0.0, 0.5, 0.9, 0.99, 0.999, 0.9999, 1.0]
+COUNTS = [5000, 5000, 250, 5000, 250, 5000, 250, 5000, 5000, 5000]
+
+
+@pytest.fixture(scope="module")
+def js():
+    program = f"""
+    const m = require({json.dumps(str(SCRIPT))});
+    const out = {{
+      focal: {json.dumps(GAMMAS)}.map(g => {json.dumps(PS)}.map(p => m.focalLoss(p, g))),
+      grad: {json.dumps(GAMMAS)}.map(g => {json.dumps(PS)}.map(p => m.focalGradLogit(p, g))),
+      en: {json.dumps(BETAS)}.map(b => {json.dumps(NS)}.map(n => m.effectiveNumber(n, b))),
+      weights: {json.dumps(BETAS)}.map(b => m.classBalancedWeights({json.dumps(COUNTS)}, b)),
+    }};
+    console.log(JSON.stringify(out));
+    """
+    result = subprocess.run([NODE, "-e", program], capture_output=True, text=True, check=True, timeout=60)
+    return json.loads(result.stdout)
+
+
+def _true_class_logits(p, num_classes=2):
+    """Logits whose softmax gives the true class (index 0) probability p."""
+    other = np.log((1 - p) / (num_classes - 1))
+    return torch.tensor([[np.log(p)] + [other] * (num_classes - 1)], dtype=torch.float64,
+                        requires_grad=True)
+
+
+def test_focal_loss_and_its_logit_gradient_match_dlcourse(js):
+    for gi, gamma in enumerate(GAMMAS):
+        for pi, p in enumerate(PS):
+            logits = _true_class_logits(p)
+            loss = losses.focal_loss(logits, torch.tensor([0]), gamma=gamma)
+            loss.backward()
+            assert js["focal"][gi][pi] == pytest.approx(loss.item(), rel=1e-6, abs=1e-12)
+            assert js["grad"][gi][pi] == pytest.approx(logits.grad[0, 0].item(), rel=1e-5, abs=1e-9)
+
+
+def test_effective_number_and_weights_match_dlcourse(js):
+    for bi, beta in enumerate(BETAS):
+        expected = losses.effective_number(torch.tensor(NS, dtype=torch.float64), beta)
+        np.testing.assert_allclose(js["en"][bi], expected.numpy(), rtol=1e-9)
+        weights = losses.class_balanced_weights(torch.tensor(COUNTS), beta)
+        np.testing.assert_allclose(js["weights"][bi], weights.double().numpy(), rtol=1e-5)
