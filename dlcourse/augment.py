@@ -58,3 +58,62 @@ def gaussian_noise(x: torch.Tensor, std: float, generator: torch.Generator | Non
     noise = torch.randn(x.shape, generator=generator, device=generator.device if generator else "cpu")
     out = x + std * noise.to(x.device, x.dtype)
     return out.clamp(0, 1) if clamp else out
+
+
+def random_crop(x: torch.Tensor, scale: tuple[float, float] = (0.6, 1.0),
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """Crop a random square covering a fraction ``scale`` of each side and resize it back to full size
+    (the IIC paper's crops), one crop per image, in one ``grid_sample`` call."""
+    if x.ndim != 4:
+        raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
+    if not 0 < scale[0] <= scale[1] <= 1:
+        raise ValueError(f"scale must be (low, high) with 0 < low <= high <= 1, got {scale}")
+    n, device = x.shape[0], x.device
+    side = _uniform(n, scale[0], scale[1], generator, device)
+    centre = [(2 * torch.rand(n, generator=generator, device=generator.device if generator else "cpu")
+               .to(device) - 1) * (1 - side) for _ in range(2)]
+    theta = torch.zeros(n, 2, 3, device=device, dtype=x.dtype)
+    theta[:, 0, 0] = side
+    theta[:, 1, 1] = side
+    theta[:, 0, 2] = centre[0]
+    theta[:, 1, 2] = centre[1]
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def binarize(x: torch.Tensor, threshold: float | tuple[float, float] = 0.5,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    """Pixels above the threshold become 1, the rest 0; a ``(low, high)`` range draws one threshold
+    per image."""
+    if isinstance(threshold, tuple):
+        if not 0 <= threshold[0] <= threshold[1] <= 1:
+            raise ValueError(f"threshold must be in [0, 1] with low <= high, got {threshold}")
+        level = _uniform(x.shape[0], threshold[0], threshold[1], generator, x.device)
+        level = level.view(-1, *([1] * (x.ndim - 1))).to(x.dtype)
+    else:
+        if not 0 <= threshold <= 1:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        level = threshold
+    return (x > level).to(x.dtype)
+
+
+# The source article's four pair transforms plus the IIC paper's crops, with the magnitudes the
+# IIC chapter uses; ``make_view`` applies any subset of them in this order.
+VIEW_OPS = {
+    "rotate": lambda x, g: random_affine(x, degrees=25, generator=g),
+    "skew": lambda x, g: random_affine(x, shear=20, generator=g),
+    "crop": lambda x, g: random_crop(x, scale=(0.7, 1.0), generator=g),
+    "binarize": lambda x, g: binarize(x, threshold=(0.3, 0.7), generator=g),
+    "noise": lambda x, g: gaussian_noise(x, std=0.15, generator=g),
+}
+
+
+def make_view(x: torch.Tensor, ops=tuple(VIEW_OPS), generator: torch.Generator | None = None) -> torch.Tensor:
+    """A second view of every image in ``x``: the named ``ops`` of ``VIEW_OPS``, applied in order."""
+    unknown = [op for op in ops if op not in VIEW_OPS]
+    if unknown:
+        raise ValueError(f"ops must be names from {list(VIEW_OPS)}, got unknown {unknown}")
+    for op in VIEW_OPS:
+        if op in ops:
+            x = VIEW_OPS[op](x, generator)
+    return x

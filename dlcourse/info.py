@@ -21,7 +21,7 @@ def _check_distribution(p: torch.Tensor, name: str, dim) -> None:
         raise ValueError(f"{name} must be non-negative; smallest entry is {values.min().item():.3g}")
     sums = values.sum(dim=dim)
     worst = (sums - 1).abs().max().item() if sums.numel() else 0.0
-    if worst > _ATOL:
+    if worst > max(_ATOL, 2 * torch.finfo(p.dtype).eps):  # bfloat16 rounds sums by ~1e-2
         where = "in total" if dim is None else f"along dim {dim}"
         raise ValueError(f"{name} must sum to 1 {where}; it is off by up to {worst:.3g}")
 
@@ -69,3 +69,30 @@ def mutual_information(joint: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"joint must be a 2-D matrix, got shape {tuple(joint.shape)}")
     p_x, p_y = joint.sum(dim=1), joint.sum(dim=0)
     return (_plogp(joint).sum() - _plogp(p_x).sum() - _plogp(p_y).sum()).clamp_min(0.0)
+
+
+def iic_loss(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 1.0, eps: float = 1e-8) -> torch.Tensor:
+    """The IIC objective to minimise: -sum_ij P_ij (log P_ij - alpha log P_i - alpha log P_j).
+
+    ``z1``, ``z2``: softmax outputs ``B x C`` of the network on two views of the same images. With
+    ``alpha = 1`` this is exactly ``-mutual_information(joint_distribution(z1, z2))``; ``alpha > 1``
+    weights the marginal-entropy terms H(X) and H(Y), the lever against unbalanced clusters (the
+    source article's alpha = 10). The logs read ``max(P, eps)``: an empty cluster or a zero joint
+    entry would otherwise give log 0 and a NaN gradient; IIC's reference code clamps the same way.
+    Computed in float32 even under mixed precision.
+    """
+    if alpha < 0:
+        raise ValueError(f"alpha must be >= 0, got {alpha}")
+    if not eps > 0:
+        raise ValueError(f"eps must be > 0, got {eps}")
+    if z1.dtype in (torch.float16, torch.bfloat16) or z2.dtype in (torch.float16, torch.bfloat16):
+        # half-precision rows sum to 1 only to ~1e-2: check them at their precision, then
+        # compute in float32 from renormalised rows
+        _check_distribution(z1, "z1", dim=-1)
+        _check_distribution(z2, "z2", dim=-1)
+        z1, z2 = (z.float() / z.float().sum(dim=-1, keepdim=True) for z in (z1, z2))
+    joint = joint_distribution(z1, z2)
+    p_x, p_y = joint.sum(dim=1, keepdim=True), joint.sum(dim=0, keepdim=True)
+    log_joint = joint.clamp_min(eps).log()
+    log_px, log_py = p_x.clamp_min(eps).log(), p_y.clamp_min(eps).log()
+    return -(joint * (log_joint - alpha * log_px - alpha * log_py)).sum()

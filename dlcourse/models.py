@@ -45,3 +45,113 @@ class ConvClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.trunk(x))
+
+
+class SmallConvNet(nn.Module):
+    """A fast two-layer convolutional classifier for CPU runs (the ``quick`` profile).
+
+    Two strided convolutions (5x5 then 3x3, stride 2, batch norm, ReLU) shrink a 28 x 28 image
+    to 7 x 7 feature maps; average pooling to 7 x 7 (a no-op at 28 x 28) fixes the feature size for
+    other inputs, and a linear layer gives the logits. About 0.3 million multiply-adds per 28 x 28
+    image, roughly a thousandth of a CIFAR ResNet-18.
+    """
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, widths=(16, 32)):
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        first, second = widths
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, first, 5, stride=2, padding=2, bias=False),
+            nn.BatchNorm2d(first), nn.ReLU(inplace=True),
+            nn.Conv2d(first, second, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(second), nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(7), nn.Flatten())
+        self.head = nn.Linear(second * 49, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def resnet18(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
+    """ResNet-18 (He et al., 2016) with the CIFAR stem: a 3x3 stride-1 first convolution, no max pool.
+
+    The ImageNet stem (7x7 stride-2 convolution, then max pooling) would shrink a 32 x 32 image to
+    8 x 8 before the first residual stage; the CIFAR stem keeps 32 x 32, so the four stages of two
+    basic blocks each (64, 128, 256, 512 channels) see 32, 16, 8 and 4 pixels. 11.2 million parameters.
+    """
+    from torchvision.models import resnet18 as imagenet_resnet18
+
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+    if in_channels < 1:
+        raise ValueError(f"in_channels must be >= 1, got {in_channels}")
+    model = imagenet_resnet18(weights=None, num_classes=num_classes)
+    model.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
+    model.maxpool = nn.Identity()
+    return model
+
+
+class TenLayerCNN(nn.Module):
+    """The superclass article's 10-layer CNN: three blocks of 3x3 conv-BN-ReLU, then a linear layer.
+
+    Block ``k`` holds ``convs_per_block`` convolutions of ``widths[k]`` channels (64, 128 and 256,
+    three each, in the article); 2x2 average pooling follows the first two blocks and global
+    average pooling the last, so any image size works. With the defaults that is nine
+    convolutions and one linear layer. The convolutions carry no bias: batch norm right after
+    them subtracts any constant anyway (the article's Keras layers kept the redundant bias).
+    """
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, widths=(64, 128, 256),
+                 convs_per_block: int = 3):
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        if in_channels < 1:
+            raise ValueError(f"in_channels must be >= 1, got {in_channels}")
+        if convs_per_block < 1 or not widths:
+            raise ValueError(f"convs_per_block must be >= 1 and widths non-empty, "
+                             f"got {convs_per_block} and {widths!r}")
+        layers, previous = [], in_channels
+        for k, width in enumerate(widths):
+            for _ in range(convs_per_block):
+                layers += [nn.Conv2d(previous, width, 3, padding=1, bias=False),
+                           nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+                previous = width
+            layers.append(nn.AvgPool2d(2) if k < len(widths) - 1 else nn.AdaptiveAvgPool2d(1))
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        self.head = nn.Linear(previous, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+class IICNet(nn.Module):
+    """The IIC network: a shared ``ConvTrunk`` with two groups of softmax sub-heads.
+
+    ``main`` heads cluster into ``num_clusters`` (the number of classes); ``over`` heads into
+    ``overcluster_factor`` times as many (overclustering). Each group has ``num_subheads``
+    independent linear heads, as in the IIC paper: they start differently and the one with the
+    lowest loss is reported. ``forward`` returns ``(main, over)``, two lists of ``B x k``
+    probability tensors.
+    """
+
+    def __init__(self, in_channels: int = 1, num_clusters: int = 10, overcluster_factor: int = 5,
+                 num_subheads: int = 5, widths=(32, 64, 128, 256)):
+        super().__init__()
+        if num_clusters < 2:
+            raise ValueError(f"num_clusters must be >= 2, got {num_clusters}")
+        if overcluster_factor < 1 or num_subheads < 1:
+            raise ValueError(f"overcluster_factor and num_subheads must be >= 1, "
+                             f"got {overcluster_factor} and {num_subheads}")
+        self.trunk = ConvTrunk(in_channels, widths)
+        features = self.trunk.out_features
+        self.main = nn.ModuleList(nn.Linear(features, num_clusters) for _ in range(num_subheads))
+        self.over = nn.ModuleList(nn.Linear(features, num_clusters * overcluster_factor)
+                                  for _ in range(num_subheads))
+
+    def forward(self, x: torch.Tensor):
+        h = self.trunk(x)
+        main = [torch.softmax(head(h).float(), dim=1) for head in self.main]
+        over = [torch.softmax(head(h).float(), dim=1) for head in self.over]
+        return main, over
