@@ -60,6 +60,8 @@
     return node;
   }
 
+  function tickLabel(t) { return t >= 1e4 ? "1e" + Math.round(Math.log10(t)) : String(t); }
+
   /** A small line plot on a canvas: series = [{xs, ys, color, dash, label}]. */
   function linePlot(canvas, series, opts) {
     var ctx = canvas.getContext("2d");
@@ -78,11 +80,11 @@
     ctx.fillStyle = COLORS.text;
     (opts.xticks || []).forEach(function (t) {
       ctx.beginPath(); ctx.moveTo(px(t), T); ctx.lineTo(px(t), H - B); ctx.stroke();
-      ctx.fillText(String(t), px(t) - 8, H - B + 15);
+      ctx.fillText(tickLabel(t), px(t) - 8, H - B + 15);
     });
     (opts.yticks || []).forEach(function (t) {
       ctx.beginPath(); ctx.moveTo(L, py(t)); ctx.lineTo(W - R, py(t)); ctx.stroke();
-      ctx.fillText(String(t), 4, py(t) + 4);
+      ctx.fillText(tickLabel(t), 4, py(t) + 4);
     });
     ctx.strokeStyle = COLORS.text;
     ctx.strokeRect(L, T, W - L - R, H - T - B);
@@ -131,17 +133,23 @@
 
   function range(n, f) { var out = []; for (var i = 0; i < n; i++) out.push(f(i)); return out; }
 
-  function focalExplorer(box) {
+  /** The common frame of an explorer: one labelled slider, a text readout, two canvases. */
+  function frame(box, labelText, slider) {
     box.innerHTML = "";
     var controls = el("div", { style: "margin:0.5em 0" }, box);
     var label = el("label", {}, controls);
-    label.textContent = "gamma ";
-    var slider = el("input", { type: "range", min: "0", max: "5", step: "0.1", value: "2",
-                               "aria-label": "focal gamma" }, label);
+    label.textContent = labelText;
+    var input = el("input", Object.assign({ type: "range" }, slider), label);
     var readout = el("span", { style: "margin-left:1em;font-family:monospace" }, controls);
     var row = el("div", { style: "display:flex;flex-wrap:wrap;gap:8px" }, box);
-    var lossCanvas = el("canvas", { width: "360", height: "260" }, row);
-    var gradCanvas = el("canvas", { width: "360", height: "260" }, row);
+    return { input: input, readout: readout,
+             left: el("canvas", { width: "360", height: "260" }, row),
+             right: el("canvas", { width: "360", height: "260" }, row) };
+  }
+
+  function focalExplorer(box) {
+    var f = frame(box, "gamma ", { min: "0", max: "5", step: "0.1", value: "2", "aria-label": "focal gamma" });
+    var slider = f.input, readout = f.readout, lossCanvas = f.left, gradCanvas = f.right;
     var ps = range(199, function (i) { return 0.005 + i * 0.005; });
     function draw() {
       var g = parseFloat(slider.value);
@@ -157,7 +165,7 @@
           label: "cross-entropy" },
         { xs: ps, ys: ps.map(function (p) { return -focalGradLogit(p, g); }), color: COLORS.main,
           label: "focal, gamma = " + g.toFixed(1) },
-      ], { xmin: 0, xmax: 1, ymin: 0, ymax: 1, xticks: [0, 0.25, 0.5, 0.75, 1], yticks: [0, 0.5, 1],
+      ], { xmin: 0, xmax: 1, ymin: 0, ymax: 1.25, xticks: [0, 0.25, 0.5, 0.75, 1], yticks: [0, 0.5, 1],
            xlabel: "p_t", title: "push on the true logit, -dL/dz_t" });
       var ratio = focalLoss(0.9, g) / focalLoss(0.9, 0);
       readout.textContent = "gamma = " + g.toFixed(1) + ": at p_t = 0.9 the focal loss is " +
@@ -172,16 +180,9 @@
       return n > 0;
     });
     if (!counts.length) { box.textContent = "(no class counts given)"; return; }
-    box.innerHTML = "";
-    var controls = el("div", { style: "margin:0.5em 0" }, box);
-    var label = el("label", {}, controls);
-    label.textContent = "beta = 1 - 10^-k, k ";
-    var slider = el("input", { type: "range", min: "0", max: "5", step: "0.05", value: "3",
-                               "aria-label": "class-balanced beta exponent" }, label);
-    var readout = el("span", { style: "margin-left:1em;font-family:monospace" }, controls);
-    var row = el("div", { style: "display:flex;flex-wrap:wrap;gap:8px" }, box);
-    var enCanvas = el("canvas", { width: "360", height: "260" }, row);
-    var wCanvas = el("canvas", { width: "360", height: "260" }, row);
+    var f = frame(box, "beta = 1 - 10^-k, k ", { min: "0", max: "5", step: "0.05", value: "3",
+                                                 "aria-label": "class-balanced beta exponent" });
+    var slider = f.input, readout = f.readout, enCanvas = f.left, wCanvas = f.right;
     var ns = range(101, function (i) { return Math.pow(10, i * 0.05); });
     var inverse = classBalancedWeights(counts, 1);
     var labels = counts.map(function (_, i) { return String(i); });
