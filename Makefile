@@ -29,7 +29,7 @@ book: $(STAMP)
 ## make test: unit tests, every notebook under the smoke profile, pair sync/staleness, the book.
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -q
-	DLCOURSE_PROFILE=smoke TQDM_DISABLE=1 $(BIN)/python -m pytest --nbval-lax -q -p no:cacheprovider chapters/*.ipynb
+	DLCOURSE_PROFILE=smoke TQDM_DISABLE=1 OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest --nbval-lax -q -p no:cacheprovider chapters/*.ipynb
 	$(BIN)/python tools/notebooks.py check
 	$(MAKE) book
 	$(BIN)/python tools/check_pages.py --screenshots _build/screenshots

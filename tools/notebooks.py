@@ -67,7 +67,10 @@ def execute(md_path: Path, profile: str, timeout: int | None = None) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         record_file = Path(tmp) / "provenance.json"
         env = {"DLCOURSE_PROFILE": profile, "DLCOURSE_PROVENANCE_FILE": str(record_file),
-               "TQDM_DISABLE": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+               "TQDM_DISABLE": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+               # OpenMP threads that spin while waiting make CPU training many times slower
+               # when another process holds a core; passive waiting costs nothing when idle
+               "OMP_WAIT_POLICY": "PASSIVE"}
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         began = time.time()

@@ -17,11 +17,6 @@ from sphinx.util.docutils import SphinxDirective
 WORDS_PER_MINUTE = 200
 
 
-def _title(markdown: str) -> str:
-    match = re.search(r"^# (.+)$", markdown, re.M)
-    return match.group(1).strip() if match else "?"
-
-
 def _prose_words(markdown: str) -> int:
     """Words outside code cells and front matter."""
     text = re.sub(r"^---\n.*?\n---\n", "", markdown, flags=re.S)
@@ -36,16 +31,18 @@ def _run(record: dict | None) -> str:
     return f"{minutes:.1f} min ({record.get('device', '?')})"
 
 
-def rows(chapters_dir: Path) -> list[list[str]]:
+def rows(chapters_dir: Path, note_dependency=lambda path: None) -> list[list[str]]:
     table = []
     for md in sorted(chapters_dir.glob("[0-9][0-9]_*.md")):
+        note_dependency(str(md))
+        note_dependency(str(md.with_suffix(".ipynb")))
         markdown = md.read_text(encoding="utf-8")
         nb_path = md.with_suffix(".ipynb")
         runs = {}
         if nb_path.exists():
             runs = json.loads(nb_path.read_text(encoding="utf-8"))["metadata"].get("dlcourse", {}).get("runs", {})
         table.append([
-            f"{md.stem[:2].lstrip('0')}. {_title(markdown)}",
+            f"{{doc}}`/chapters/{md.stem}`",
             f"{max(1, round(_prose_words(markdown) / WORDS_PER_MINUTE))} min",
             str(markdown.count("{exercise}")),
             _run(runs.get("quick")),
@@ -61,7 +58,8 @@ class ChapterTable(SphinxDirective):
         chapters_dir = Path(self.env.srcdir) / "chapters"
         lines = ["| chapter | reading | exercises | `quick` run (CPU) | `full` run (GPU) |",
                  "| --- | --- | --- | --- | --- |"]
-        lines += ["| " + " | ".join(row) + " |" for row in rows(chapters_dir)]
+        # the page is rebuilt whenever a chapter or its notebook changes
+        lines += ["| " + " | ".join(row) + " |" for row in rows(chapters_dir, self.env.note_dependency)]
         container = nodes.container()
         self.state.nested_parse(StringList(lines), self.content_offset, container)
         return container.children

@@ -1,0 +1,627 @@
+"""Autoencoders: what the code learns, how it relates to PCA, and what fine-tuning
+does to it.
+
+An autoencoder maps an input ``x`` to a short code ``z = encode(x)`` and back to a
+reconstruction ``decode(z)``; training minimises the squared reconstruction error.
+This module holds
+
+* the models: :class:`MLPAutoencoder` (the Iris article's 4 -> 2 -> 4 network with a
+  sigmoid code, any sizes), :class:`ConvAutoencoder` for 28 x 28 images, and
+  :class:`AutoencoderClassifier`, a softmax head on an encoder that keeps the decoder;
+* training: :func:`pretrain` (reconstruction; optionally denoising, with noise on the
+  inputs only and the clean input as the target) and :func:`finetune` (cross-entropy
+  plus ``lam`` times the reconstruction error; ``lam = 0`` is plain fine-tuning);
+* the linear baseline: :func:`pca`, :func:`pca_reconstruct` and
+  :func:`principal_angles`, which measures how far apart two subspaces are;
+* evaluation and pictures: :func:`encode`, :func:`reconstruction_error`,
+  :func:`accuracy`, :func:`linear_probe`, :func:`kmeans_accuracy`,
+  :func:`stratified_mask`, :func:`plot_codes`, :func:`decoder_sweep` and the lambda
+  slider :func:`lambda_explorer`.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Callable
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import augment, metrics, train
+from .widgets import WithSnapshot
+
+CODE_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
+                    "linear": nn.Identity}
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def _non_negative(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _positive(value, name: str) -> float:
+    if _non_negative(value, name) == 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return float(value)
+
+
+# -------------------------------------------------------------------------- models
+
+
+class MLPAutoencoder(nn.Module):
+    """Fully connected autoencoder x -> z -> x_hat for vectors of in_features.
+
+    Without hidden layers it is the article's network,
+    x_hat = W' s(W x + b) + b', with s the code activation: "sigmoid" in the
+    article, "linear" for the linear autoencoder that spans the PCA subspace.
+    ``hidden`` adds mirrored ReLU layers. The last decoder layer is linear, so
+    it can output standardised data of either sign.
+    """
+
+    def __init__(self, in_features: int = 4, code_size: int = 2, hidden=(),
+                 code_activation: str = "sigmoid"):
+        super().__init__()
+        _positive_int(in_features, "in_features")
+        _positive_int(code_size, "code_size")
+        hidden = tuple(hidden)
+        for width in hidden:
+            _positive_int(width, "hidden")
+        if code_activation not in CODE_ACTIVATIONS:
+            raise ValueError(f"code_activation must be one of "
+                             f"{sorted(CODE_ACTIVATIONS)}, "
+                             f"got {code_activation!r}")
+        self.in_features, self.code_size = in_features, code_size
+        sizes = (in_features, *hidden, code_size)
+        code = CODE_ACTIVATIONS[code_activation]
+        encoder, decoder = [], []
+        for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+            last = i == len(hidden)
+            encoder += [nn.Linear(a, b), code() if last else nn.ReLU()]
+        back = sizes[::-1]
+        for i, (a, b) in enumerate(zip(back, back[1:])):
+            decoder.append(nn.Linear(a, b))
+            if i < len(hidden):
+                decoder.append(nn.ReLU())
+        self.encoder = nn.Sequential(*encoder)
+        self.decoder = nn.Sequential(*decoder)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"x must be N x {self.in_features}, "
+                             f"got shape {tuple(x.shape)}")
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        if z.ndim != 2 or z.shape[1] != self.code_size:
+            raise ValueError(f"z must be N x {self.code_size}, "
+                             f"got shape {tuple(z.shape)}")
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    reconstruct = forward
+
+
+class ConvAutoencoder(nn.Module):
+    """Convolutional autoencoder for N x C x H x W images in [0, 1], H = W a
+    multiple of 4.
+
+    Encoder: two stride-2 3x3 convolutions with ReLU (28 -> 14 -> 7 pixels,
+    ``widths`` channels), then a linear layer to a ``code_size`` code with no
+    activation. The decoder mirrors it with transposed convolutions and ends
+    in a sigmoid.
+    """
+
+    def __init__(self, code_size: int = 16, in_channels: int = 1,
+                 widths=(16, 32), image_size: int = 28):
+        super().__init__()
+        _positive_int(code_size, "code_size")
+        _positive_int(in_channels, "in_channels")
+        _positive_int(image_size, "image_size")
+        widths = tuple(widths)
+        if len(widths) != 2:
+            raise ValueError(f"widths must hold two channel counts, "
+                             f"got {widths!r}")
+        for width in widths:
+            _positive_int(width, "widths")
+        if image_size % 4:
+            raise ValueError(f"image_size must be divisible by 4, "
+                             f"got {image_size}")
+        self.code_size, self.in_channels = code_size, in_channels
+        self.image_size = image_size
+        small = image_size // 4
+        flat = widths[1] * small * small
+        self.encoder = nn.Sequential(
+            nn.Conv2d(in_channels, widths[0], 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(widths[0], widths[1], 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Flatten(), nn.Linear(flat, code_size))
+        self.decoder = nn.Sequential(
+            nn.Linear(code_size, flat), nn.ReLU(),
+            nn.Unflatten(1, (widths[1], small, small)),
+            nn.ConvTranspose2d(widths[1], widths[0], 3, stride=2, padding=1,
+                               output_padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(widths[0], in_channels, 3, stride=2, padding=1,
+                               output_padding=1), nn.Sigmoid())
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        expected = (self.in_channels, self.image_size, self.image_size)
+        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
+            size = " x ".join(map(str, expected))
+            raise ValueError(f"x must be N x {size}, "
+                             f"got shape {tuple(x.shape)}")
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        if z.ndim != 2 or z.shape[1] != self.code_size:
+            raise ValueError(f"z must be N x {self.code_size}, "
+                             f"got shape {tuple(z.shape)}")
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    reconstruct = forward
+
+
+class AutoencoderClassifier(nn.Module):
+    """A linear softmax head on an autoencoder's code: logits = V encode(x) + b''.
+
+    The autoencoder (encoder *and* decoder) is used as given, not copied: pass
+    ``copy.deepcopy(pretrained)`` to keep the pre-trained network. ``forward`` returns
+    logits; ``reconstruct`` runs the decoder on the (possibly fine-tuned) code.
+    """
+
+    def __init__(self, autoencoder: nn.Module, num_classes: int):
+        super().__init__()
+        if not all(hasattr(autoencoder, a) for a in ("encode", "decode", "code_size")):
+            raise ValueError("autoencoder must have encode, decode and code_size, "
+                             f"got a {type(autoencoder).__name__}")
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
+                or num_classes < 2:
+            raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+        self.autoencoder = autoencoder
+        self.code_size = autoencoder.code_size
+        self.head = nn.Linear(autoencoder.code_size, num_classes)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.autoencoder.encode(x)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.autoencoder.decode(self.autoencoder.encode(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.autoencoder.encode(x))
+
+
+# ------------------------------------------------------------------------ training
+
+
+def corrupt(x: torch.Tensor, noise_std: float,
+            generator: torch.Generator | None = None, clip: bool = False):
+    """A noisy copy x + N(0, noise_std^2), clamped to [0, 1] when ``clip``.
+
+    ``x`` itself is never modified.
+    """
+    _non_negative(noise_std, "noise_std")
+    return augment.gaussian_noise(x, noise_std, generator=generator, clamp=clip)
+
+
+def reconstruction_loss(model: nn.Module, x: torch.Tensor,
+                        noise_std: float = 0.0,
+                        generator: torch.Generator | None = None,
+                        clip: bool = False) -> torch.Tensor:
+    """Mean squared error between model.reconstruct(input) and the clean x.
+
+    With ``noise_std > 0`` (a denoising autoencoder) the *input* is a
+    corrupted copy of ``x``; the target is always ``x`` itself.
+    """
+    inputs = corrupt(x, noise_std, generator, clip) if noise_std > 0 else x
+    return F.mse_loss(model.reconstruct(inputs), x)
+
+
+def finetune_loss(model: AutoencoderClassifier, x: torch.Tensor,
+                  y: torch.Tensor, lam: float, noise_std: float = 0.0,
+                  generator: torch.Generator | None = None,
+                  clip: bool = False) -> torch.Tensor:
+    """Cross-entropy of the head plus ``lam`` times the reconstruction error.
+
+    The classification term always sees the clean ``x``. ``lam = 0``
+    computes no reconstruction at all, so it is exactly plain fine-tuning.
+    Without noise the code is computed once and shared by both terms.
+    """
+    lam = _non_negative(lam, "lam")
+    if noise_std > 0:
+        loss = F.cross_entropy(model(x), y)
+        if lam > 0:
+            noisy = reconstruction_loss(model, x, noise_std, generator, clip)
+            loss = loss + lam * noisy
+        return loss
+    z = model.encode(x)
+    loss = F.cross_entropy(model.head(z), y)
+    if lam > 0:
+        loss = loss + lam * F.mse_loss(model.autoencoder.decode(z), x)
+    return loss
+
+
+SMALL_MODEL = 10_000  # weights; below this the small-model rules of _fit apply
+
+
+@contextlib.contextmanager
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _fit(model: nn.Module, loss_fn, data, *, lr: float, **kwargs) -> list[dict]:
+    """:func:`dlcourse.train.fit` with Adam, and two rules for small models.
+
+    A network like the Iris 4 -> 2 -> 4 trains on one CPU thread: its operations
+    are far too small to split, synchronising a second thread costs more than the
+    arithmetic, and when another process holds a core a step becomes tens of
+    times slower. On CUDA it trains without mixed precision, which would cost it
+    precision (the linear autoencoder's angle to PCA) and buy it no speed.
+    """
+    small = sum(p.numel() for p in model.parameters()) < SMALL_MODEL
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    on_cpu = data[0].device.type == "cpu"
+    threads = _one_thread() if small and on_cpu else contextlib.nullcontext()
+    with threads:
+        return train.fit(model, optimizer, loss_fn, data,
+                         amp=False if small else None, **kwargs)
+
+
+def _noise_generator(x: torch.Tensor, seed: int) -> torch.Generator:
+    return torch.Generator(device=x.device).manual_seed(seed + 1_000_003)
+
+
+def pretrain(autoencoder: nn.Module, x: torch.Tensor, *, epochs: int, batch_size: int,
+             lr: float = 1e-3, noise_std: float = 0.0, clip: bool = False,
+             seed: int = 0, on_epoch_end=None,
+             desc: str = "pre-training") -> list[dict]:
+    """Train ``autoencoder`` to reconstruct ``x`` (Adam, squared error).
+
+    ``noise_std > 0`` trains a denoising autoencoder: Gaussian noise on the inputs
+    only (clamped to [0, 1] when ``clip``). ``on_epoch_end`` is passed on to
+    :func:`dlcourse.train.fit`; the per-epoch history is returned. Models with
+    fewer than ``SMALL_MODEL`` weights train on one CPU thread and, on CUDA,
+    without mixed precision.
+    """
+    _non_negative(noise_std, "noise_std")
+    _positive(lr, "lr")
+    generator = _noise_generator(x, seed)
+
+    def loss_fn(model, batch):
+        return reconstruction_loss(model, batch, noise_std, generator, clip)
+
+    return _fit(autoencoder, loss_fn, (x,), lr=lr, epochs=epochs,
+                batch_size=batch_size, seed=seed, on_epoch_end=on_epoch_end,
+                desc=desc)
+
+
+def finetune(model: AutoencoderClassifier, x: torch.Tensor, y: torch.Tensor, *,
+             lam: float, epochs: int, batch_size: int, lr: float = 1e-3,
+             noise_std: float = 0.0, clip: bool = False, seed: int = 0,
+             on_epoch_end=None, desc: str = "fine-tuning") -> list[dict]:
+    """Train every weight of ``model`` on the labels ``y``, keeping ``lam`` times the
+    reconstruction error in the loss (see :func:`finetune_loss`).
+
+    ``lam = 0`` is plain fine-tuning: the decoder gets no gradient and stays as it was.
+    """
+    _non_negative(lam, "lam")
+    _non_negative(noise_std, "noise_std")
+    _positive(lr, "lr")
+    if y.ndim != 1 or y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must be a vector of {x.shape[0]} labels, "
+                         f"got shape {tuple(y.shape)}")
+    generator = _noise_generator(x, seed)
+
+    def loss_fn(net, xb, yb):
+        return finetune_loss(net, xb, yb, lam, noise_std, generator, clip)
+
+    return _fit(model, loss_fn, (x, y), lr=lr, epochs=epochs,
+                batch_size=batch_size, seed=seed, on_epoch_end=on_epoch_end,
+                desc=desc)
+
+
+# ---------------------------------------------------------------------- evaluation
+
+
+@torch.no_grad()
+def _batched(fn: Callable, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    starts = range(0, x.shape[0], batch_size)
+    return torch.cat([fn(x[i:i + batch_size]) for i in starts])
+
+
+def encode(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """The codes of every row of ``x`` (eval mode, in batches)."""
+    model.eval()
+    return _batched(model.encode, x, _positive_int(batch_size, "batch_size"))
+
+
+def reconstruction_error(model: nn.Module, x: torch.Tensor,
+                         batch_size: int = 1024) -> float:
+    """Mean squared reconstruction error per input number (pixel or feature)."""
+    if x.shape[0] == 0:
+        raise ValueError("x must hold at least one sample")
+    model.eval()
+    x_hat = _batched(model.reconstruct, x, _positive_int(batch_size, "batch_size"))
+    return F.mse_loss(x_hat, x).item()
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of rows whose largest logit is the label's."""
+    if y.ndim != 1 or y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must hold {x.shape[0]} labels, got shape {tuple(y.shape)}")
+    return (train.predict(model, x).argmax(1) == y).float().mean().item()
+
+
+def stratified_mask(y: torch.Tensor, fraction: float = 0.5,
+                    seed: int = 0) -> torch.Tensor:
+    """Boolean mask that picks round(fraction * n_c) random samples of every class c.
+
+    On Iris, ``fraction = 0.5`` gives the article's 75 training flowers, 25 a species.
+    """
+    if not torch.is_tensor(y) or y.ndim != 1 or y.is_floating_point():
+        shape, dtype = getattr(y, "shape", y), getattr(y, "dtype", type(y))
+        raise ValueError(f"y must be a 1-D integer tensor, got {shape!r} of {dtype}")
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
+    generator = torch.Generator().manual_seed(seed)
+    labels = y.cpu()
+    mask = torch.zeros(len(labels), dtype=torch.bool)
+    for c in labels.unique():
+        members = (labels == c).nonzero().flatten()
+        take = round(fraction * len(members))
+        mask[members[torch.randperm(len(members), generator=generator)[:take]]] = True
+    return mask.to(y.device)
+
+
+def _features(x) -> np.ndarray:
+    if torch.is_tensor(x):
+        array = x.detach().cpu().double().numpy()
+    else:
+        array = np.asarray(x, dtype=float)
+    return array.reshape(array.shape[0], -1)
+
+
+def _labels(y) -> np.ndarray:
+    return np.asarray(y.cpu() if torch.is_tensor(y) else y)
+
+
+def linear_probe(train_features, y_train, test_features, y_test,
+                 max_iter: int = 1000) -> float:
+    """Test accuracy of multinomial logistic regression on standardised features.
+
+    Features of any shape are flattened per row; fitted with scikit-learn.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    a, b = _features(train_features), _features(test_features)
+    y_a, y_b = _labels(y_train), _labels(y_test)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"train_features and test_features must have as many columns, "
+                         f"got {a.shape[1]} and {b.shape[1]}")
+    if len(y_a) != len(a) or len(y_b) != len(b):
+        raise ValueError("y_train and y_test must hold one label per row of features")
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
+    probe.fit(a, y_a)
+    return float((probe.predict(b) == y_b).mean())
+
+
+def kmeans_accuracy(features, y, num_clusters: int | None = None,
+                    seed: int = 0) -> float:
+    """Cluster accuracy (best one-to-one matching) of k-means with k = #classes."""
+    from sklearn.cluster import KMeans
+
+    a, labels = _features(features), _labels(y)
+    if len(labels) != len(a):
+        raise ValueError(f"y must hold {len(a)} labels, got {len(labels)}")
+    k = num_clusters or int(labels.max()) + 1
+    found = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(a)
+    return metrics.cluster_accuracy(labels, found)
+
+
+# ---------------------------------------------------------------- PCA and subspaces
+
+
+def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and top-``k`` principal directions (D x k, orthonormal columns) of the rows
+    of ``x``, sorted by decreasing variance; images are flattened to vectors.
+
+    Computed from the D x D covariance in float64 (``torch.linalg.eigh``) on x's device.
+    """
+    flat = x.reshape(x.shape[0], -1)
+    if flat.shape[0] < 2:
+        raise ValueError(f"x must hold at least two samples, got {flat.shape[0]}")
+    _positive_int(k, "k")
+    if k > flat.shape[1]:
+        raise ValueError(f"k must be at most the dimension {flat.shape[1]}, got {k}")
+    flat = flat.double()
+    mean = flat.mean(0)
+    centred = flat - mean
+    covariance = centred.T @ centred / (flat.shape[0] - 1)
+    _, vectors = torch.linalg.eigh(covariance)  # ascending eigenvalues
+    components = vectors[:, -k:].flip(1)
+    return mean.to(x.dtype), components.to(x.dtype)
+
+
+def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor,
+                    components: torch.Tensor) -> torch.Tensor:
+    """Project the rows of ``x`` onto mean + span(components); same shape as ``x``."""
+    flat = x.reshape(x.shape[0], -1)
+    d = flat.shape[1]
+    if mean.shape != (d,) or components.ndim != 2 or components.shape[0] != d:
+        raise ValueError(f"mean must have {d} entries and components {d} rows, got "
+                         f"{tuple(mean.shape)} and {tuple(components.shape)}")
+    codes = (flat - mean) @ components
+    return (mean + codes @ components.T).reshape(x.shape)
+
+
+def _orthonormal_basis(a: torch.Tensor, name: str) -> torch.Tensor:
+    if not torch.is_tensor(a) or a.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D tensor whose columns span the "
+                         f"subspace, got {getattr(a, 'shape', type(a).__name__)}")
+    if not 1 <= a.shape[1] <= a.shape[0]:
+        raise ValueError(f"{name} must have between 1 and {a.shape[0]} columns, "
+                         f"got {a.shape[1]}")
+    a = a.detach().double()
+    if not torch.isfinite(a).all():
+        raise ValueError(f"{name} must be finite")
+    u, s, _ = torch.linalg.svd(a, full_matrices=False)
+    if s[-1] <= max(a.shape) * torch.finfo(torch.float64).eps * s[0]:
+        raise ValueError(f"{name} must have full column rank; its singular values "
+                         f"are {s.tolist()}")
+    return u
+
+
+def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Principal angles (radians, largest first) between the column spaces
+    of a and b; min(k_a, k_b) of them, in float64.
+
+    With orthonormal bases Q_a, Q_b (Q_b with no more columns than Q_a), the
+    cosines of the angles are the singular values of Q_a^T Q_b and their sines
+    those of Q_b - Q_a Q_a^T Q_b. Angles below pi/4 are read from the sines,
+    because arccos loses all precision near 0.
+    """
+    qa, qb = _orthonormal_basis(a, "a"), _orthonormal_basis(b, "b")
+    if qa.shape[0] != qb.shape[0]:
+        raise ValueError(f"a and b must have the same number of rows, "
+                         f"got {qa.shape[0]} and {qb.shape[0]}")
+    if qb.shape[1] > qa.shape[1]:
+        qa, qb = qb, qa
+    cross = qa.T @ qb
+    cosines = torch.linalg.svdvals(cross).clamp(0, 1)  # largest first
+    sines = torch.linalg.svdvals(qb - qa @ cross).clamp(0, 1)  # largest first
+    from_cos = torch.arccos(cosines)  # smallest angle first
+    from_sin = torch.arcsin(sines.flip(0))  # smallest angle first
+    angles = torch.where(from_cos < math.pi / 4, from_sin, from_cos)
+    return angles.flip(0)
+
+
+# ------------------------------------------------------------------------- figures
+
+COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
+           "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
+
+
+def plot_codes(z, y, train_mask, ax=None, class_names=None, title: str = "",
+               legend: bool = True):
+    """Scatter of 2-D points coloured by class: training points filled, held-out
+    points hollow."""
+    z, labels = _features(z), _labels(y)
+    mask = _labels(train_mask).astype(bool)
+    if z.shape[1] != 2:
+        raise ValueError(f"z must be N x 2, got shape {z.shape}")
+    if len(labels) != len(z) or len(mask) != len(z):
+        raise ValueError(f"y and train_mask must have {len(z)} entries, "
+                         f"got {len(labels)} and {len(mask)}")
+    ax = ax or plt.gca()
+    for c in np.unique(labels):
+        colour = COLOURS[int(c) % len(COLOURS)]
+        name = class_names[c] if class_names is not None else str(c)
+        seen, unseen = (labels == c) & mask, (labels == c) & ~mask
+        ax.scatter(z[seen, 0], z[seen, 1], s=16, color=colour, label=name)
+        ax.scatter(z[unseen, 0], z[unseen, 1], s=28, facecolors="none",
+                   edgecolors=colour, linewidths=1.1)
+    if legend:
+        handles, names = ax.get_legend_handles_labels()
+        handles += [plt.Line2D([], [], marker="o", linestyle="", color="k",
+                               markersize=4),
+                    plt.Line2D([], [], marker="o", linestyle="", markersize=5,
+                               markerfacecolor="none", markeredgecolor="k")]
+        names += ["training", "held out"]
+        ax.legend(handles, names, fontsize=7, loc="best", framealpha=0.8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+@torch.no_grad()
+def decoder_sweep(model: nn.Module, low, high, steps: int = 12) -> torch.Tensor:
+    """Decode a steps x steps grid of 2-D codes from ``low`` to ``high`` into a mosaic.
+
+    Returns a (steps * H) x (steps * W) image of the first channel: the first code
+    axis runs left to right and the second bottom to top, as in a scatter plot.
+    """
+    if getattr(model, "code_size", None) != 2:
+        raise ValueError(f"model must have a 2-D code, got code_size="
+                         f"{getattr(model, 'code_size', None)}")
+    _positive_int(steps, "steps")
+    low, high = [float(v) for v in low], [float(v) for v in high]
+    if len(low) != 2 or len(high) != 2 or not all(a < b for a, b in zip(low, high)):
+        raise ValueError(f"low and high must be two numbers each with low < high, "
+                         f"got {low} and {high}")
+    device = next(model.parameters()).device
+    u = torch.linspace(low[0], high[0], steps, device=device)
+    v = torch.linspace(high[1], low[1], steps, device=device)  # top row: largest z_2
+    rows, cols = torch.meshgrid(v, u, indexing="ij")
+    model.eval()
+    images = model.decode(torch.stack([cols, rows], dim=-1).reshape(-1, 2))[:, 0]
+    h, w = images.shape[-2:]
+    mosaic = images.reshape(steps, steps, h, w).permute(0, 2, 1, 3)
+    return mosaic.reshape(steps * h, steps * w)
+
+
+def lambda_explorer(codes: dict, y, train_mask, class_names=None,
+                    notes: dict | None = None):
+    """A slider over precomputed fine-tuning runs.
+
+    ``codes[lam]`` is the N x 2 code after fine-tuning with weight ``lam`` and
+    ``notes[lam]`` an optional line under the title. The slider only redraws (nothing
+    is trained), so it is instant; the axes stay fixed across lambda values.
+    """
+    import ipywidgets as W
+    from IPython.display import display
+
+    if not codes:
+        raise ValueError("codes must hold at least one lambda")
+    values = sorted(codes)
+    everything = np.concatenate([_features(z) for z in codes.values()])
+    pad = 0.05 * (everything.max(0) - everything.min(0)) + 1e-6
+    low, high = everything.min(0) - pad, everything.max(0) + pad
+    slider = W.SelectionSlider(options=[(f"{v:g}", v) for v in values],
+                               value=values[0], description="λ",
+                               continuous_update=True)
+    out = W.Output()
+    figure = plt.figure(figsize=(5.2, 4.6))
+    plt.close(figure)  # drawn through the Output widget, never by the inline backend
+
+    def redraw(_=None):
+        lam = slider.value
+        figure.clear()
+        ax = figure.add_subplot(111)
+        title = f"code after fine-tuning, λ = {lam:g}"
+        if notes and lam in notes:
+            title += "\n" + notes[lam]
+        plot_codes(codes[lam], y, train_mask, ax=ax, class_names=class_names,
+                   title=title)
+        ax.set(xlabel="$z_1$", ylabel="$z_2$", xlim=(low[0], high[0]),
+               ylim=(low[1], high[1]))
+        figure.tight_layout()
+        with out:
+            out.clear_output(wait=True)
+            display(figure)
+
+    slider.observe(redraw, names="value")
+    redraw()
+    return WithSnapshot(W.VBox([slider, out]), figure)
