@@ -200,3 +200,36 @@ def _iris(split):
     bunch = load_iris()
     x, y = _stratified_split(bunch.data, bunch.target, split)
     return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
+
+
+def imbalanced_subset(x: torch.Tensor, y: torch.Tensor, minority_classes, n_minority: int,
+                      seed: int = 0, n_majority: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A step-imbalanced subset: ``n_minority`` random samples of each minority class, and
+    ``n_majority`` of every other class (all of them when ``None``).
+
+    The draw is uniform without replacement within each class, repeatable through ``seed``, and the
+    kept samples stay in their original order. Returns ``(x, y)`` on the device of the inputs. Asking
+    for more samples of a class than it holds is a ``ValueError``.
+    """
+    if y.ndim != 1 or x.shape[0] != y.shape[0]:
+        raise ValueError(f"x and y must have one label per sample, got shapes {tuple(x.shape)} "
+                         f"and {tuple(y.shape)}")
+    minority = sorted({int(c) for c in minority_classes})
+    present = torch.unique(y).tolist()
+    missing = [c for c in minority if c not in present]
+    if missing:
+        raise ValueError(f"minority_classes {missing} do not occur in y (labels: {present})")
+    if n_minority < 1:
+        raise ValueError(f"n_minority must be >= 1, got {n_minority}")
+    if n_majority is not None and n_majority < 1:
+        raise ValueError(f"n_majority must be >= 1 or None, got {n_majority}")
+    generator = torch.Generator().manual_seed(seed)
+    keep = []
+    for c in present:  # one draw per class, always in label order, so the subset is repeatable
+        members = (y == c).nonzero().flatten().cpu()
+        wanted = n_minority if c in minority else (n_majority or len(members))
+        if wanted > len(members):
+            raise ValueError(f"class {c} has {len(members)} samples, fewer than the {wanted} asked for")
+        keep.append(members[torch.randperm(len(members), generator=generator)[:wanted]])
+    index = torch.cat(keep).sort().values.to(y.device)
+    return x[index], y[index]

@@ -47,3 +47,27 @@ def cluster_accuracy(y_true, y_pred) -> float:
         raise ValueError("y_true and y_pred must not be empty")
     rows, cols = linear_sum_assignment(counts, maximize=True)
     return float(counts[rows, cols].sum() / counts.sum())
+
+
+def group_accuracy(y_true, y_pred, groups) -> dict[str, float]:
+    """Accuracy over the samples whose *true* label belongs to each group of classes.
+
+    ``groups`` maps a name to the class labels it holds, e.g.
+    ``{"majority": [0, 2, 3], "minority": [1, 4], "all": range(5)}``; the result maps the same names
+    to accuracies in [0, 1]. A group that no sample of ``y_true`` belongs to is a ``ValueError``
+    (its accuracy would be undefined). One group per class gives per-class accuracy (recall).
+    """
+    t, p = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred must have the same length, got {t.shape[0]} and {p.shape[0]}")
+    if not hasattr(groups, "items") or not groups:
+        raise ValueError(f"groups must be a non-empty mapping of name -> class labels, got {groups!r}")
+    correct = t == p
+    result = {}
+    for name, classes in groups.items():
+        members = np.asarray(list(classes), dtype=np.int64)
+        inside = np.isin(t, members)
+        if not inside.any():
+            raise ValueError(f"groups[{name!r}] = {list(members)} matches no sample of y_true")
+        result[name] = float(correct[inside].mean())
+    return result

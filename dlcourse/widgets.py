@@ -82,3 +82,144 @@ def joint_explorer(num_clusters: int = 5):
     skew.observe(redraw, names="value")
     redraw()
     return WithSnapshot(W.VBox([W.HBox([dependence, skew]), out]), figure)
+
+
+# --------------------------------------------------------------------------- imbalanced losses
+
+FOCAL_GRID = torch.linspace(0.002, 0.998, 250, dtype=torch.float64)
+
+
+def focal_curves(gamma: float, p_t: torch.Tensor = FOCAL_GRID) -> tuple[torch.Tensor, torch.Tensor]:
+    """The focal loss and its gradient with respect to the true-class logit, as functions of ``p_t``.
+
+    Both come from :func:`dlcourse.losses.focal_loss` and autograd on two-class logits
+    ``(log p_t, log(1 - p_t))``, whose softmax is exactly ``(p_t, 1 - p_t)``. The gradient with
+    respect to the true-class logit depends on ``p_t`` only, whatever the number of classes.
+    """
+    from .losses import focal_loss
+
+    logits = torch.stack([p_t.log(), (1 - p_t).log()], dim=1).requires_grad_(True)
+    target = torch.zeros(len(p_t), dtype=torch.int64)
+    loss = focal_loss(logits, target, gamma=gamma, reduction="none")
+    (grad,) = torch.autograd.grad(loss.sum(), logits)
+    return loss.detach(), grad[:, 0]
+
+
+def _draw_focal(fig, gamma: float) -> None:
+    fig.clear()
+    left, right = fig.subplots(1, 2)
+    p = FOCAL_GRID.numpy()
+    ce_loss, ce_grad = (t.numpy() for t in focal_curves(0.0))
+    loss, grad = (t.numpy() for t in focal_curves(gamma))
+    left.plot(p, ce_loss, color="0.5", linestyle="--", label="cross-entropy ($\\gamma = 0$)")
+    left.plot(p, loss, color="tab:red", linewidth=2, label=f"focal, $\\gamma = {gamma:g}$")
+    left.set_ylim(0, 5)
+    left.set_xlabel("probability of the true class $p_t$")
+    left.set_ylabel("loss")
+    left.legend(fontsize=9)
+    right.plot(p, abs(ce_grad), color="0.5", linestyle="--", label="cross-entropy: $1 - p_t$")
+    right.plot(p, abs(grad), color="tab:red", linewidth=2, label=f"focal, $\\gamma = {gamma:g}$")
+    right.set_xlabel("probability of the true class $p_t$")
+    right.set_ylabel("$|\\partial L / \\partial z_t|$, true-class logit")
+    right.set_ylim(0, 1.1 * max(1.0, abs(grad).max()))
+    right.legend(fontsize=9)
+    factor = 0.1 ** gamma
+    fig.suptitle(f"$\\gamma = {gamma:g}$: an easy example ($p_t = 0.9$) keeps a fraction "
+                 f"$(1 - p_t)^\\gamma$ = {factor:.3g} of its cross-entropy loss", fontsize=10)
+    fig.tight_layout()
+
+
+def focal_explorer(gamma: float = 2.0):
+    """A gamma slider: the focal loss and its gradient against ``p_t``, cross-entropy for reference."""
+    import ipywidgets as W
+    from IPython.display import display
+
+    slider = W.FloatSlider(value=gamma, min=0.0, max=5.0, step=0.25, description="focusing γ",
+                           style={"description_width": "initial"}, continuous_update=False)
+    out = W.Output()
+    figure = plt.figure(figsize=(10, 3.8))
+    plt.close(figure)  # drawn through the Output widget, never by the inline backend
+
+    def redraw(_=None):
+        _draw_focal(figure, slider.value)
+        with out:
+            out.clear_output(wait=True)
+            display(figure)
+
+    slider.observe(redraw, names="value")
+    redraw()
+    return WithSnapshot(W.VBox([slider, out]), figure)
+
+
+BETA_CHOICES = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998,
+                0.9999, 0.99995, 0.99998, 0.99999, 1.0)
+
+
+def _draw_effective(fig, counts: torch.Tensor, beta: float, class_names) -> None:
+    from .losses import class_balanced_weights, effective_number, inverse_frequency_weights
+
+    fig.clear()
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1, 1.2)})
+    top = max(10 * float(counts.max()), 1e3)
+    n = torch.logspace(0, torch.log10(torch.tensor(top)).item(), 300, dtype=torch.float64)
+    left.loglog(n.numpy(), n.numpy(), color="0.5", linestyle=":", label="$\\beta = 1$: $E_n = n$")
+    left.loglog(n.numpy(), effective_number(n, beta).clamp_min(1).numpy(), color="tab:blue",
+                linewidth=2,
+                label=f"$\\beta = {beta:g}$")
+    if 0 < beta < 1:
+        left.axhline(1 / (1 - beta), color="tab:blue", linestyle="--", linewidth=1,
+                     label="$N = 1/(1-\\beta)$")
+    distinct = torch.unique(counts)
+    left.plot(distinct.numpy(), effective_number(distinct, beta).clamp_min(1).numpy(), "o",
+              color="tab:red",
+              label="the class counts")
+    left.set_xlabel("number of samples $n$")
+    left.set_ylabel("effective number $E_n$")
+    left.set_ylim(0.8, top * 1.5)
+    left.legend(fontsize=8, loc="upper left")
+    weights = class_balanced_weights(counts, beta).numpy()
+    inverse = inverse_frequency_weights(counts).numpy()
+    k = range(len(counts))
+    right.bar(k, weights, color="tab:blue", label=f"class-balanced, $\\beta = {beta:g}$")
+    right.bar(k, inverse, fill=False, edgecolor="k", linestyle="--",
+              label="inverse frequency ($\\beta = 1$)")
+    right.axhline(1, color="0.5", linestyle=":", label="cross-entropy ($\\beta = 0$)")
+    names = class_names if class_names is not None else [str(i) for i in k]
+    right.set_xticks(list(k), names, rotation=45 if max(map(len, names)) > 3 else 0,
+                     ha="right" if max(map(len, names)) > 3 else "center", fontsize=8)
+    right.set_ylabel("class weight (sum = number of classes)")
+    right.set_ylim(0, 1.4 * max(inverse.max(), weights.max()))
+    right.legend(fontsize=8, loc="upper center", ncol=2)
+    rare, common = int(counts.argmin()), int(counts.argmax())
+    ratio = weights[rare] / weights[common]
+    right.set_title(f"rarest / commonest class weight = {ratio:.2f}", fontsize=10)
+    left.set_title(f"$E_n$ for $\\beta = {beta:g}$", fontsize=10)
+    fig.tight_layout()
+
+
+def effective_number_explorer(counts, class_names=None, beta: float = 0.999):
+    """A beta slider: ``E_n`` against ``n`` (log axes) and the class-balanced weights of ``counts``."""
+    import ipywidgets as W
+    from IPython.display import display
+
+    from .losses import class_balanced_weights
+
+    counts = torch.as_tensor(counts, dtype=torch.float64).cpu()
+    class_balanced_weights(counts, beta)  # validates the counts (and beta) before drawing
+    choices = sorted(set(BETA_CHOICES) | {float(beta)})
+    slider = W.SelectionSlider(options=[(f"{b:g}", b) for b in choices], value=float(beta),
+                               description="β", continuous_update=False,
+                               layout=W.Layout(width="420px"))
+    out = W.Output()
+    figure = plt.figure(figsize=(11, 4))
+    plt.close(figure)
+
+    def redraw(_=None):
+        _draw_effective(figure, counts, slider.value, class_names)
+        with out:
+            out.clear_output(wait=True)
+            display(figure)
+
+    slider.observe(redraw, names="value")
+    redraw()
+    return WithSnapshot(W.VBox([slider, out]), figure)

@@ -1,0 +1,56 @@
+"""Tests of the imbalance-chapter explorers in dlcourse.widgets: they build, carry a PNG snapshot of
+their initial state, redraw when the slider moves, and draw curves that match closed forms."""
+import base64
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from dlcourse import widgets  # noqa: E402
+
+COUNTS = [5000, 250, 5000, 5000, 250, 5000, 250, 5000, 5000, 5000]
+
+
+def _is_png(snapshot) -> bool:
+    return base64.b64decode(snapshot.png)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_focal_curves_match_the_closed_forms():
+    p = torch.linspace(0.01, 0.99, 50, dtype=torch.float64)
+    for gamma in (0.0, 0.5, 2.0):
+        loss, grad = widgets.focal_curves(gamma, p)
+        assert torch.allclose(loss, -((1 - p) ** gamma) * p.log(), rtol=1e-10)
+        closed = gamma * p * (1 - p) ** gamma * p.log() - (1 - p) ** (gamma + 1)
+        assert torch.allclose(grad, closed, rtol=1e-8, atol=1e-14)
+
+
+def test_focal_explorer_snapshot_and_redraw():
+    explorer = widgets.focal_explorer()
+    assert isinstance(explorer, widgets.WithSnapshot) and _is_png(explorer)
+    bundle = explorer._repr_mimebundle_()
+    assert "image/png" in bundle and "application/vnd.jupyter.widget-view+json" in bundle
+    slider = explorer.widget.children[0]
+    slider.value = 0.0  # redraws without error
+    assert slider.value == 0.0
+
+
+def test_effective_number_explorer_snapshot_and_redraw():
+    names = [f"class {k}" for k in range(10)]
+    explorer = widgets.effective_number_explorer(COUNTS, class_names=names)
+    assert isinstance(explorer, widgets.WithSnapshot) and _is_png(explorer)
+    slider = explorer.widget.children[0]
+    values = [value for _, value in slider.options]
+    assert values[0] == 0.0 and values[-1] == 1.0 and slider.value == 0.999
+    for beta in (0.0, 0.9999, 1.0):
+        slider.value = beta
+    assert "image/png" in explorer._repr_mimebundle_()
+
+
+def test_effective_number_explorer_validates_counts():
+    with pytest.raises(ValueError, match="class 2 has no samples"):
+        widgets.effective_number_explorer([10, 5, 0])
+    with pytest.raises(ValueError, match="beta"):
+        widgets.effective_number_explorer([10, 5], beta=1.5)
