@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import augment, metrics, train
-from .widgets import WithSnapshot
+from .widgets import live_figure
 
 CODE_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
                     "linear": nn.Identity}
@@ -591,7 +591,6 @@ def lambda_explorer(codes: dict, y, train_mask, class_names=None,
     is trained), so it is instant; the axes stay fixed across lambda values.
     """
     import ipywidgets as W
-    from IPython.display import display
 
     if not codes:
         raise ValueError("codes must hold at least one lambda")
@@ -602,12 +601,8 @@ def lambda_explorer(codes: dict, y, train_mask, class_names=None,
     slider = W.SelectionSlider(options=[(f"{v:g}", v) for v in values],
                                value=values[0], description="λ",
                                continuous_update=True)
-    out = W.Output()
-    figure = plt.figure(figsize=(5.2, 4.6))
-    plt.close(figure)  # drawn through the Output widget, never by the inline backend
 
-    def redraw(_=None):
-        lam = slider.value
+    def draw(figure, lam):
         figure.clear()
         ax = figure.add_subplot(111)
         title = f"code after fine-tuning, λ = {lam:g}"
@@ -618,10 +613,5 @@ def lambda_explorer(codes: dict, y, train_mask, class_names=None,
         ax.set(xlabel="$z_1$", ylabel="$z_2$", xlim=(low[0], high[0]),
                ylim=(low[1], high[1]))
         figure.tight_layout()
-        with out:
-            out.clear_output(wait=True)
-            display(figure)
 
-    slider.observe(redraw, names="value")
-    redraw()
-    return WithSnapshot(W.VBox([slider, out]), figure)
+    return live_figure([slider], draw, figsize=(5.2, 4.6))

@@ -31,6 +31,33 @@ class WithSnapshot:
         return bundle
 
 
+def live_figure(controls, draw, figsize) -> WithSnapshot:
+    """An explorer: ``controls`` (ipywidgets) above one matplotlib figure that
+    ``draw(figure, *values)`` redraws whenever a control changes.
+
+    Every explorer in the course is built this way; the figure lives in an ``Output`` widget
+    (never shown by the inline backend) and its first drawing is the snapshot the book shows.
+    """
+    import ipywidgets as W
+    from IPython.display import display
+
+    controls = list(controls)
+    out = W.Output()
+    figure = plt.figure(figsize=figsize)
+    plt.close(figure)
+
+    def redraw(_=None):
+        draw(figure, *(control.value for control in controls))
+        with out:
+            out.clear_output(wait=True)
+            display(figure)
+
+    for control in controls:
+        control.observe(redraw, names="value")
+    redraw()
+    return WithSnapshot(W.VBox([W.HBox(controls), out]), figure)
+
+
 def morph_joint(dependence: float, skew: float = 0.0, num_clusters: int = 5) -> torch.Tensor:
     """A joint matrix between independence and perfect agreement.
 
@@ -62,26 +89,14 @@ def _draw_joint(fig, joint: torch.Tensor) -> None:
 def joint_explorer(num_clusters: int = 5):
     """Sliders for dependence and marginal skew; redraws P, its marginals and H(X), H(Y), I(X;Y)."""
     import ipywidgets as W
-    from IPython.display import display
 
     dependence = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="dependence d",
                                style={"description_width": "initial"}, continuous_update=False)
     skew = W.FloatSlider(value=0.0, min=0.0, max=2.0, step=0.1, description="marginal skew",
                          style={"description_width": "initial"}, continuous_update=False)
-    out = W.Output()
-    figure = plt.figure(figsize=(9, 3.8))
-    plt.close(figure)  # drawn through the Output widget, never by the inline backend
-
-    def redraw(_=None):
-        _draw_joint(figure, morph_joint(dependence.value, skew.value, num_clusters))
-        with out:
-            out.clear_output(wait=True)
-            display(figure)
-
-    dependence.observe(redraw, names="value")
-    skew.observe(redraw, names="value")
-    redraw()
-    return WithSnapshot(W.VBox([W.HBox([dependence, skew]), out]), figure)
+    return live_figure([dependence, skew],
+                       lambda fig, d, s: _draw_joint(fig, morph_joint(d, s, num_clusters)),
+                       figsize=(9, 3.8))
 
 
 # --------------------------------------------------------------------------- imbalanced losses
@@ -132,23 +147,10 @@ def _draw_focal(fig, gamma: float) -> None:
 def focal_explorer(gamma: float = 2.0):
     """A gamma slider: the focal loss and its gradient against ``p_t``, cross-entropy for reference."""
     import ipywidgets as W
-    from IPython.display import display
 
     slider = W.FloatSlider(value=gamma, min=0.0, max=5.0, step=0.25, description="focusing γ",
                            style={"description_width": "initial"}, continuous_update=False)
-    out = W.Output()
-    figure = plt.figure(figsize=(10, 3.8))
-    plt.close(figure)  # drawn through the Output widget, never by the inline backend
-
-    def redraw(_=None):
-        _draw_focal(figure, slider.value)
-        with out:
-            out.clear_output(wait=True)
-            display(figure)
-
-    slider.observe(redraw, names="value")
-    redraw()
-    return WithSnapshot(W.VBox([slider, out]), figure)
+    return live_figure([slider], _draw_focal, figsize=(10, 3.8))
 
 
 BETA_CHOICES = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998,
@@ -200,7 +202,6 @@ def _draw_effective(fig, counts: torch.Tensor, beta: float, class_names) -> None
 def effective_number_explorer(counts, class_names=None, beta: float = 0.999):
     """A beta slider: ``E_n`` against ``n`` (log axes) and the class-balanced weights of ``counts``."""
     import ipywidgets as W
-    from IPython.display import display
 
     from .losses import class_balanced_weights
 
@@ -210,16 +211,5 @@ def effective_number_explorer(counts, class_names=None, beta: float = 0.999):
     slider = W.SelectionSlider(options=[(f"{b:g}", b) for b in choices], value=float(beta),
                                description="β", continuous_update=False,
                                layout=W.Layout(width="420px"))
-    out = W.Output()
-    figure = plt.figure(figsize=(11, 4))
-    plt.close(figure)
-
-    def redraw(_=None):
-        _draw_effective(figure, counts, slider.value, class_names)
-        with out:
-            out.clear_output(wait=True)
-            display(figure)
-
-    slider.observe(redraw, names="value")
-    redraw()
-    return WithSnapshot(W.VBox([slider, out]), figure)
+    return live_figure([slider], lambda fig, b: _draw_effective(fig, counts, b, class_names),
+                       figsize=(11, 4))

@@ -41,7 +41,7 @@ def test_effective_number_explorer_snapshot_and_redraw():
     names = [f"class {k}" for k in range(10)]
     explorer = widgets.effective_number_explorer(COUNTS, class_names=names)
     assert isinstance(explorer, widgets.WithSnapshot) and _is_png(explorer)
-    slider = explorer.widget.children[0]
+    slider = explorer.widget.children[0].children[0]  # controls row, then the slider
     values = [value for _, value in slider.options]
     assert values[0] == 0.0 and values[-1] == 1.0 and slider.value == 0.999
     for beta in (0.0, 0.9999, 1.0):
