@@ -59,7 +59,24 @@ def _positive(value, name: str) -> float:
 # -------------------------------------------------------------------------- models
 
 
-class MLPAutoencoder(nn.Module):
+class _Autoencoder(nn.Module):
+    """What every autoencoder here shares: ``decode`` checks the code's size, and
+    ``forward`` (alias ``reconstruct``) is ``decode(encode(x))``. Subclasses set
+    ``encoder``, ``decoder``, ``code_size`` and ``encode``."""
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        if z.ndim != 2 or z.shape[1] != self.code_size:
+            raise ValueError(f"z must be N x {self.code_size}, "
+                             f"got shape {tuple(z.shape)}")
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    reconstruct = forward
+
+
+class MLPAutoencoder(_Autoencoder):
     """Fully connected autoencoder x -> z -> x_hat for vectors of in_features.
 
     Without hidden layers it is the article's network,
@@ -102,19 +119,9 @@ class MLPAutoencoder(nn.Module):
                              f"got shape {tuple(x.shape)}")
         return self.encoder(x)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        if z.ndim != 2 or z.shape[1] != self.code_size:
-            raise ValueError(f"z must be N x {self.code_size}, "
-                             f"got shape {tuple(z.shape)}")
-        return self.decoder(z)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
-
-    reconstruct = forward
 
 
-class ConvAutoencoder(nn.Module):
+class ConvAutoencoder(_Autoencoder):
     """Convolutional autoencoder for N x C x H x W images in [0, 1], H = W a
     multiple of 4.
 
@@ -165,16 +172,6 @@ class ConvAutoencoder(nn.Module):
                              f"got shape {tuple(x.shape)}")
         return self.encoder(x)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        if z.ndim != 2 or z.shape[1] != self.code_size:
-            raise ValueError(f"z must be N x {self.code_size}, "
-                             f"got shape {tuple(z.shape)}")
-        return self.decoder(z)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
-
-    reconstruct = forward
 
 
 class AutoencoderClassifier(nn.Module):
