@@ -93,32 +93,35 @@ def resnet18(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
 
 
 class TenLayerCNN(nn.Module):
-    """The superclass article's 10-layer CNN: three blocks of 3x3 conv-BN-ReLU, then a linear layer.
+    """The superclass article's 10-layer CNN: three blocks of 3x3
+    conv-BN-ReLU layers, then one linear layer.
 
-    Block ``k`` holds ``convs_per_block`` convolutions of ``widths[k]`` channels (64, 128 and 256,
-    three each, in the article); 2x2 average pooling follows the first two blocks and global
-    average pooling the last, so any image size works. With the defaults that is nine
-    convolutions and one linear layer. The convolutions carry no bias: batch norm right after
-    them subtracts any constant anyway (the article's Keras layers kept the redundant bias).
+    Block ``k`` holds ``convs_per_block`` convolutions of ``widths[k]``
+    channels (three each of 64, 128 and 256 in the article). 2x2 average
+    pooling follows the first blocks, global average pooling the last, so
+    any image size works: nine convolutions and a linear layer by default.
+    The convolutions have no bias, since the batch norm after each one
+    cancels any constant (the article's Keras layers kept the bias).
     """
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 3, widths=(64, 128, 256),
-                 convs_per_block: int = 3):
+    def __init__(self, num_classes: int = 10, in_channels: int = 3,
+                 widths=(64, 128, 256), convs_per_block: int = 3):
         super().__init__()
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
         if in_channels < 1:
             raise ValueError(f"in_channels must be >= 1, got {in_channels}")
         if convs_per_block < 1 or not widths:
-            raise ValueError(f"convs_per_block must be >= 1 and widths non-empty, "
-                             f"got {convs_per_block} and {widths!r}")
+            raise ValueError("convs_per_block must be >= 1 and widths "
+                             f"non-empty, got {convs_per_block}, {widths!r}")
         layers, previous = [], in_channels
         for k, width in enumerate(widths):
             for _ in range(convs_per_block):
                 layers += [nn.Conv2d(previous, width, 3, padding=1, bias=False),
                            nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
                 previous = width
-            layers.append(nn.AvgPool2d(2) if k < len(widths) - 1 else nn.AdaptiveAvgPool2d(1))
+            last = k == len(widths) - 1
+            layers.append(nn.AdaptiveAvgPool2d(1) if last else nn.AvgPool2d(2))
         self.features = nn.Sequential(*layers, nn.Flatten())
         self.head = nn.Linear(previous, num_classes)
 

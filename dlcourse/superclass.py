@@ -1,0 +1,327 @@
+"""Superclass labels as an extra loss term: a coarser partition of the classes, added to the
+ordinary cross-entropy (chapter 4). The public names are re-exported by :mod:`dlcourse.losses`.
+
+* :func:`superclass_loss` — the cross-entropy of the *group* the true class belongs to. ``"soft"``
+  sums the softmax over each group (computed with ``logsumexp``); ``"hard"`` is the source
+  article's argmax version, which is piecewise constant in the logits and has no gradient.
+* :func:`interval_losses` — the article's combinatorial variant: one two-way term (inside the
+  interval or not) for every contiguous interval ``[a, b]`` of class indices, ``a < b``.
+* :func:`group_log_probs`, :func:`group_of`, :func:`check_groups` — the pieces underneath.
+* :func:`cross_group_mistakes` — how many predictions land in the wrong group (frog <-> truck).
+* :func:`welch_interval` — the confidence interval and Welch's t-test for a difference of means.
+* :func:`superclass_explorer` — a slider for the group term's weight on a 3-class, 2-group toy.
+
+``groups`` is always a partition of the class indices ``0 .. C-1``: a list of lists that together
+hold every class exactly once, e.g. ``[[0, 1, 8, 9], [2, 3, 4, 5, 6, 7]]`` for CIFAR-10's
+artificial and natural objects.
+"""
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import torch
+
+MODES = ("soft", "hard")
+HARD_EPSILON = 1e-7  # Keras's K.epsilon(): the clip the article's hard loss ran through
+
+
+def check_groups(groups, num_classes: int) -> list[list[int]]:
+    """``groups`` as a list of lists of ints, checked to be a partition of ``range(num_classes)``.
+
+    Every group must be non-empty, every entry an integer class index in ``[0, num_classes)``,
+    and every class must appear in exactly one group; otherwise a ``ValueError`` names ``groups``.
+    """
+    if isinstance(groups, (str, bytes)) or not hasattr(groups, "__iter__"):
+        raise ValueError(f"groups must be a list of lists of class indices, got {groups!r}")
+    clean, seen = [], {}
+    for k, group in enumerate(groups):
+        if isinstance(group, (str, bytes)) or not hasattr(group, "__iter__"):
+            raise ValueError(f"groups[{k}] must be a list of class indices, got {group!r}")
+        members = []
+        for c in group:
+            try:
+                whole = not isinstance(c, (bool, str, bytes)) and float(c).is_integer()
+            except (TypeError, ValueError, RuntimeError):  # e.g. None, a list, a 2-D tensor
+                whole = False
+            if not whole:
+                raise ValueError(f"groups[{k}] holds {c!r}, which is not a class index")
+            c = int(c)
+            if not 0 <= c < num_classes:
+                raise ValueError(f"groups[{k}] holds class {c}, outside 0..{num_classes - 1}")
+            if c in seen:
+                raise ValueError(f"groups puts class {c} in groups[{seen[c]}] and groups[{k}]; "
+                                 f"each class must belong to exactly one group")
+            seen[c] = k
+            members.append(c)
+        if not members:
+            raise ValueError(f"groups[{k}] is empty; every group needs at least one class")
+        clean.append(members)
+    missing = sorted(set(range(num_classes)) - set(seen))
+    if missing:
+        raise ValueError(f"groups must cover every class 0..{num_classes - 1}; "
+                         f"classes {missing} are in no group")
+    return clean
+
+
+def group_of(groups, num_classes: int, device=None) -> torch.Tensor:
+    """The group index of every class: an int64 tensor of length ``num_classes``."""
+    index = torch.empty(num_classes, dtype=torch.int64)
+    for k, group in enumerate(check_groups(groups, num_classes)):
+        index[group] = k
+    return index.to(device)
+
+
+def _check_logits_target(logits: torch.Tensor, target: torch.Tensor) -> None:
+    if not torch.is_tensor(logits) or logits.ndim != 2 or not logits.is_floating_point():
+        shape = tuple(logits.shape) if torch.is_tensor(logits) else type(logits).__name__
+        raise ValueError(f"logits must be a floating-point N x C tensor, got {shape}")
+    if logits.shape[1] < 2:
+        raise ValueError(f"logits must have at least 2 classes, got shape {tuple(logits.shape)}")
+    if not torch.is_tensor(target) or target.ndim != 1 or target.dtype != torch.int64:
+        desc = (f"shape {tuple(target.shape)}, dtype {target.dtype}" if torch.is_tensor(target)
+                else type(target).__name__)
+        raise ValueError(f"target must be a 1-D int64 tensor of class indices, got {desc}")
+    if target.shape[0] != logits.shape[0]:
+        raise ValueError(f"target must hold one label per row of logits, got {target.shape[0]} "
+                         f"labels for {logits.shape[0]} rows")
+    if target.numel() and (target.min() < 0 or target.max() >= logits.shape[1]):
+        bad = target[(target < 0) | (target >= logits.shape[1])][0].item()
+        raise ValueError(f"target holds label {bad}, outside 0..{logits.shape[1] - 1}")
+
+
+def group_log_probs(logits: torch.Tensor, groups) -> torch.Tensor:
+    """``N x K`` log-probabilities of the ``K`` groups: ``log sum_{c in G} softmax(logits)_c``.
+
+    Computed as ``logsumexp`` of the group's logits minus ``logsumexp`` of all logits, which
+    never forms a probability that could underflow to zero.
+    """
+    if not torch.is_tensor(logits) or logits.ndim != 2 or not logits.is_floating_point():
+        raise ValueError("logits must be a floating-point N x C tensor")
+    num_classes = logits.shape[1]
+    member = group_of(groups, num_classes, logits.device)  # C
+    k = int(member.max()) + 1
+    inside = member[:, None] == torch.arange(k, device=logits.device)  # C x K
+    masked = logits[:, :, None].masked_fill(~inside, float("-inf"))  # N x C x K
+    return torch.logsumexp(masked, dim=1) - torch.logsumexp(logits, dim=1, keepdim=True)
+
+
+def superclass_loss(logits: torch.Tensor, target: torch.Tensor, groups,
+                    mode: str = "soft") -> torch.Tensor:
+    """The superclass term alone: the cross-entropy of the true class's
+    *group*, averaged over the batch.
+
+    ``logits`` is ``N x C``, ``target`` holds the true *class* of each row,
+    ``groups`` is a partition of the classes (see :func:`check_groups`).
+
+    * ``mode="soft"``: ``-log p_G``, where ``p_G`` is the summed softmax of
+      the true group ``G``: ``logsumexp(logits) - logsumexp(logits[G])``.
+    * ``mode="hard"``: the article's version. The predicted group is the
+      group of the *argmax* class, as a one-hot vector, clipped to
+      ``[eps, 1 - eps]`` as Keras does (``eps = 1e-7``); the loss is
+      ``-log(1 - eps)`` for a right group, ``-log(eps)`` for a wrong one.
+      The argmax is piecewise constant in the logits, so this value has no
+      autograd graph and adds nothing to any gradient.
+    """
+    _check_logits_target(logits, target)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    member = group_of(groups, logits.shape[1], logits.device)
+    if mode == "soft":
+        # N x C: True for the classes of each row's true group
+        same = member[None, :] == member[target][:, None]
+        inside = logits.masked_fill(~same, float("-inf"))
+        return (torch.logsumexp(logits, dim=1)
+                - torch.logsumexp(inside, dim=1)).mean()
+    # an index comparison: autograd has no path past this line
+    right = member[logits.argmax(dim=1)] == member[target]
+    p_true_group = torch.where(right, 1.0 - HARD_EPSILON, HARD_EPSILON)
+    return -torch.log(p_true_group.to(logits.dtype)).mean()
+
+
+def contiguous_intervals(num_classes: int) -> list[tuple[int, int]]:
+    """Every interval ``[a, b]`` of class indices with ``a < b``, both ends included.
+
+    The article's ``itertools.combinations(range(C), 2)``: ``C (C - 1) / 2`` intervals, 45 for
+    ten classes. The last one, ``[0, C - 1]``, holds every class, so its term is always zero.
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+    return list(combinations(range(num_classes), 2))
+
+
+def interval_losses(logits: torch.Tensor, target: torch.Tensor,
+                    intervals=None) -> torch.Tensor:
+    """One two-way soft superclass term per interval, each a batch mean.
+
+    For the interval ``[a, b]`` the partition is {classes a..b, the rest}
+    and the term is :func:`superclass_loss` with that partition: the binary
+    cross-entropy of "the true class lies in [a, b]" against the softmax
+    summed over the interval. ``intervals`` defaults to
+    :func:`contiguous_intervals`; the article added up all the terms.
+    Returns a tensor of ``len(intervals)`` values.
+    """
+    _check_logits_target(logits, target)
+    num_classes = logits.shape[1]
+    if intervals is None:
+        intervals = contiguous_intervals(num_classes)
+    intervals = list(intervals)
+    if not intervals:
+        raise ValueError("intervals must hold at least one (a, b) pair")
+    for a, b in intervals:
+        if not 0 <= a <= b < num_classes:
+            raise ValueError(f"intervals holds ({a}, {b}); "
+                             f"need 0 <= a <= b < {num_classes}")
+    device = logits.device
+    lo = torch.tensor([a for a, _ in intervals], device=device)
+    hi = torch.tensor([b for _, b in intervals], device=device)
+    c = torch.arange(num_classes, device=device)
+    inside = (c[None, :] >= lo[:, None]) & (c[None, :] <= hi[:, None])  # P x C
+    target_inside = inside[:, target].T  # N x P: true class in the interval?
+    # N x P x C: the classes on the same side of each interval as the truth
+    same_side = inside[None, :, :] == target_inside[:, :, None]
+    masked = logits[:, None, :].masked_fill(~same_side, float("-inf"))
+    per_sample = (torch.logsumexp(logits, dim=1, keepdim=True)
+                  - torch.logsumexp(masked, dim=2))
+    return per_sample.mean(dim=0)
+
+
+def cross_group_mistakes(y_true, y_pred, groups, num_classes: int | None = None) -> int:
+    """How many predictions fall in another group than the true class (a frog called a truck)."""
+    y_true, y_pred = torch.as_tensor(y_true).flatten(), torch.as_tensor(y_pred).flatten()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true and y_pred must have the same length, got {y_true.numel()} "
+                         f"and {y_pred.numel()}")
+    if num_classes is None:
+        num_classes = sum(len(g) for g in groups)
+    member = group_of(groups, num_classes, y_true.device)
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if y.numel() and (y.min() < 0 or y.max() >= num_classes):
+            raise ValueError(f"{name} holds labels outside 0..{num_classes - 1}")
+    return int((member[y_true] != member[y_pred.to(y_true.device)]).sum())
+
+
+def welch_interval(a, b, confidence: float = 0.95) -> dict:
+    """Difference of means ``mean(a) - mean(b)`` with its Welch confidence interval and t-test.
+
+    The standard error is ``sqrt(s_a^2 / n_a + s_b^2 / n_b)`` (sample variances, unequal
+    variances allowed), the degrees of freedom those of Welch and Satterthwaite. Returns a dict
+    with ``diff``, ``low``, ``high``, ``t``, ``df`` and the two-sided ``p`` value.
+    """
+    from scipy import stats
+
+    a = torch.as_tensor(a, dtype=torch.float64).flatten()
+    b = torch.as_tensor(b, dtype=torch.float64).flatten()
+    if a.numel() < 2 or b.numel() < 2:
+        raise ValueError(f"a and b need at least two values each, got {a.numel()} and {b.numel()}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    va, vb = a.var().item() / a.numel(), b.var().item() / b.numel()
+    diff = (a.mean() - b.mean()).item()
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return {"diff": diff, "low": diff, "high": diff, "t": math.copysign(math.inf, diff)
+                if diff else math.nan, "df": math.nan, "p": 0.0 if diff else 1.0}
+    df = (va + vb) ** 2 / (va ** 2 / (a.numel() - 1) + vb ** 2 / (b.numel() - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    t = diff / se
+    return {"diff": diff, "low": diff - half, "high": diff + half, "t": t, "df": df,
+            "p": float(2 * stats.t.sf(abs(t), df))}
+
+
+# --- the explorer: three classes A, B | C in two groups, the true class is A ------------------
+
+TOY_GROUPS = [[0, 1], [2]]
+TOY_POINT = (0.0, 0.5, 1.0)  # logits of A, B, C where the gradients are drawn as bars
+
+
+def toy_gradients(logits, weight: float, groups=TOY_GROUPS, target: int = 0):
+    """Gradients of the class term and of ``weight`` times the soft group term at ``logits``.
+
+    ``logits`` is ``N x C`` (or one row); returns ``(class_grad, group_grad)``, both ``N x C``,
+    computed with autograd through :func:`superclass_loss` and the ordinary cross-entropy.
+    """
+    z = torch.as_tensor(logits, dtype=torch.float64).reshape(-1, len(sum(groups, [])))
+    z = z.clone().requires_grad_(True)
+    y = torch.full((z.shape[0],), target, dtype=torch.int64)
+    ce = torch.nn.functional.cross_entropy(z, y, reduction="sum")
+    (class_grad,) = torch.autograd.grad(ce, z)
+    group = superclass_loss(z, y, groups) * z.shape[0]  # undo the mean: per-row gradients
+    (group_grad,) = torch.autograd.grad(weight * group, z)
+    return class_grad, group_grad
+
+
+def _draw_toy(fig, weight: float, span: float = 4.0) -> None:
+    import numpy as np
+
+    fig.clear()
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.15, 1)})
+    grid = torch.linspace(-span, span, 81, dtype=torch.float64)
+    zb, zc = torch.meshgrid(grid, grid, indexing="xy")
+    z = torch.stack([torch.zeros_like(zb), zb, zc], dim=-1).reshape(-1, 3)
+    y = torch.zeros(z.shape[0], dtype=torch.int64)
+    ce = torch.nn.functional.cross_entropy(z, y, reduction="none")
+    group = -group_log_probs(z, TOY_GROUPS)[:, 0]
+    total = (ce + weight * group).reshape(zb.shape)
+    levels = np.linspace(0, float(total.max()), 16)
+    left.contourf(zb.numpy(), zc.numpy(), total.numpy(), levels=levels, cmap="viridis")
+    left.contour(zb.numpy(), zc.numpy(), total.numpy(), levels=levels, colors="white",
+                 linewidths=0.4)
+    coarse = torch.linspace(-span * 0.9, span * 0.9, 9, dtype=torch.float64)
+    cb, cc = torch.meshgrid(coarse, coarse, indexing="xy")
+    points = torch.stack([torch.zeros_like(cb), cb, cc], dim=-1).reshape(-1, 3)
+    g_class, g_group = toy_gradients(points, weight)
+    g = -(g_class + g_group)  # descent direction; A's logit is held at 0 (softmax shift)
+    left.quiver(cb.numpy(), cc.numpy(), g[:, 1].reshape(cb.shape).numpy(),
+                g[:, 2].reshape(cb.shape).numpy(), color="white", angles="xy",
+                scale_units="xy", scale=6.0)  # a fixed scale: lengths compare across weights
+    left.plot(TOY_POINT[1], TOY_POINT[2], "o", color="tab:red", markersize=6)
+    left.set_xlabel("logit of B (same group as the true class A)")
+    left.set_ylabel("logit of C (the other group)")
+    left.set_title(f"CE + {weight:.2f} x group term; arrows: descent", fontsize=10)
+    left.set_aspect("equal")
+    g_class, g_group = (g.flatten() for g in toy_gradients(TOY_POINT, weight))
+    x = np.arange(3)
+    right.bar(x - 0.2, -g_class.numpy(), width=0.4, label="class term", color="tab:blue")
+    right.bar(x + 0.2, -g_group.numpy(), width=0.4, label="group term", color="tab:orange")
+    right.axhline(0, color="k", linewidth=0.8)
+    right.set_xticks(x, ["A (true)", "B (same group)", "C (other group)"])
+    right.set_ylabel("minus the gradient: push on the logit")
+    right.set_title("at the red point: logits (0, 0.5, 1)", fontsize=10)
+    limit = max(3.0, 1.15 * float(max(g_class.abs().max(), g_group.abs().max())))
+    right.set_ylim(-limit, limit)
+    right.legend(fontsize=8, loc="lower left")
+
+
+def superclass_explorer(weight: float = 1.0):
+    """A slider for the group term's weight on a 3-class toy (A, B | C, the true class A).
+
+    Left: the total loss over the logits of B and C (A's logit fixed at 0) with descent arrows;
+    right: the push of each term on each logit at one point. Returned inside
+    :class:`dlcourse.widgets.WithSnapshot`, so the static page shows the initial state.
+    """
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from .widgets import WithSnapshot
+
+    if not 0 <= weight <= 5:
+        raise ValueError(f"weight must be in [0, 5], got {weight}")
+    slider = W.FloatSlider(value=weight, min=0.0, max=5.0, step=0.25,
+                           description="group-term weight",
+                           style={"description_width": "initial"}, continuous_update=False)
+    out = W.Output()
+    figure = plt.figure(figsize=(10, 4.2))
+    plt.close(figure)  # drawn through the Output widget, never by the inline backend
+
+    def redraw(_=None):
+        _draw_toy(figure, slider.value)
+        figure.tight_layout()
+        with out:
+            out.clear_output(wait=True)
+            display(figure)
+
+    slider.observe(redraw, names="value")
+    redraw()
+    return WithSnapshot(W.VBox([slider, out]), figure)
