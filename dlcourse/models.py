@@ -158,3 +158,67 @@ class IICNet(nn.Module):
         main = [torch.softmax(head(h).float(), dim=1) for head in self.main]
         over = [torch.softmax(head(h).float(), dim=1) for head in self.over]
         return main, over
+
+
+class _WideBlock(nn.Module):
+    """Pre-activation residual block of a wide ResNet: BN-LeakyReLU-conv, twice."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_channels, momentum=0.001)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels, momentum=0.001)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
+        self.act = nn.LeakyReLU(0.1)
+        self.shortcut = (nn.Identity() if in_channels == out_channels and stride == 1
+                         else nn.Conv2d(in_channels, out_channels, 1, stride, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.act(self.bn1(x))
+        out = self.conv2(self.act(self.bn2(self.conv1(h))))
+        # the shortcut of a widening block starts from the activated input, as in the WRN paper
+        return out + self.shortcut(h if isinstance(self.shortcut, nn.Conv2d) else x)
+
+
+class WideResNet(nn.Module):
+    """Wide ResNet (Zagoruyko and Komodakis, 2016) as used by MixMatch and ReMixMatch.
+
+    A 3x3 stem of 16 channels, three stages of ``(depth - 4) / 6`` pre-activation blocks with
+    ``16k``, ``32k`` and ``64k`` channels (``k = widen``; strides 1, 2, 2), a final
+    BN-LeakyReLU, global average pooling and a linear ``head``. ``features`` maps images to the
+    ``64k`` pooled features. WRN-28-2 has 1.5 million parameters.
+    """
+
+    def __init__(self, depth: int = 28, widen: int = 2, num_classes: int = 10,
+                 in_channels: int = 3):
+        super().__init__()
+        if depth < 10 or (depth - 4) % 6:
+            raise ValueError(f"depth must be 6n + 4 with n >= 1 (e.g. 28), got {depth}")
+        if widen < 1:
+            raise ValueError(f"widen must be >= 1, got {widen}")
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        n = (depth - 4) // 6
+        widths = [16, 16 * widen, 32 * widen, 64 * widen]
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)]
+        for stage in range(3):
+            for i in range(n):
+                stride = (1 if stage == 0 else 2) if i == 0 else 1
+                layers.append(_WideBlock(widths[stage] if i == 0 else widths[stage + 1],
+                                         widths[stage + 1], stride))
+        layers += [nn.BatchNorm2d(widths[3], momentum=0.001), nn.LeakyReLU(0.1),
+                   nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(widths[3], num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="leaky_relu")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def wide_resnet(depth: int = 28, widen: int = 2, num_classes: int = 10,
+                in_channels: int = 3) -> WideResNet:
+    """WRN-``depth``-``widen``: the network of the MixMatch and ReMixMatch CIFAR-10 tables."""
+    return WideResNet(depth, widen, num_classes, in_channels)

@@ -1,0 +1,524 @@
+"""Semi-supervised learning: MixMatch and ReMixMatch, piece by piece.
+
+The pieces are small functions and classes, each tested against its definition: ``sharpen``,
+``mixup``, ``DistributionAlignment``, quarter-turn rotations and a rotation head, an EMA of the
+weights. ``MixMatch``, ``ReMixMatch`` and ``Supervised`` put them together into one loss per
+training step, and ``fit_ssl`` runs any of them for a number of steps, batched on the device,
+with mixed precision on CUDA and atomic checkpoints to resume from. The strong augmentation,
+CTAugment, lives in :mod:`dlcourse.ctaugment`.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import augment
+from .ctaugment import CTAugment
+from .train import autocast_for, load_checkpoint, progress_disabled, save_checkpoint
+
+
+# --------------------------------------------------------------------------- the pieces
+
+def _check_probs(p: torch.Tensor, name: str = "p") -> None:
+    if p.ndim < 1 or p.shape[-1] < 2:
+        raise ValueError(f"{name} must hold probability vectors (last dim >= 2), got shape "
+                         f"{tuple(p.shape)}")
+    if p.numel() and (p.min() < 0 or p.max() > 1):
+        raise ValueError(f"{name} must lie in [0, 1], got values in "
+                         f"[{p.min().item():.3g}, {p.max().item():.3g}]")
+
+
+def sharpen(p: torch.Tensor, T: float) -> torch.Tensor:
+    """Sharpen(p, T)_i = p_i^(1/T) / sum_j p_j^(1/T), on the last dimension.
+
+    ``T = 1`` leaves p unchanged; ``T -> 0`` tends to the one-hot vector of
+    the argmax. Computed as a softmax of ``log p / T``: no overflow.
+    """
+    if not T > 0:
+        raise ValueError(f"T must be > 0, got {T}")
+    _check_probs(p)
+    return torch.softmax(torch.log(p.clamp_min(1e-30)) / T, dim=-1)
+
+
+def mixup(x1: torch.Tensor, y1: torch.Tensor, x2: torch.Tensor,
+          y2: torch.Tensor, alpha: float):
+    """MixMatch's MixUp: ``lam = max(l, 1 - l)``, ``l ~ Beta(alpha, alpha)``
+    one per row; returns ``(lam x1 + (1 - lam) x2, lam y1 + (1 - lam) y2,
+    lam)``.
+
+    The larger of l and 1 - l keeps each mixed example closer to its first
+    argument: a labelled example stays mostly labelled, an unlabelled one
+    mostly unlabelled.
+    """
+    if not alpha > 0:
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    if (x1.shape != x2.shape or y1.shape != y2.shape
+            or len(x1) != len(y1)):
+        raise ValueError(
+            f"x1, x2 must share a shape and y1, y2 another, with one "
+            f"target per row; got {tuple(x1.shape)}, {tuple(x2.shape)}, "
+            f"{tuple(y1.shape)}, {tuple(y2.shape)}")
+    a = torch.tensor(float(alpha), device=x1.device)
+    lam = torch.distributions.Beta(a, a).sample((len(x1),))
+    lam = torch.maximum(lam, 1 - lam)
+    lx = lam.view(-1, *([1] * (x1.ndim - 1))).to(x1.dtype)
+    ly = lam.view(-1, *([1] * (y1.ndim - 1))).to(y1.dtype)
+    return lx * x1 + (1 - lx) * x2, ly * y1 + (1 - ly) * y2, lam
+
+
+class DistributionAlignment(nn.Module):
+    """ReMixMatch's distribution alignment: q -> Normalize(q p(y) / p~(y)).
+
+    ``p~(y)`` is a running average (``momentum``) of the model's mean
+    prediction on unlabelled batches; ``p(y)``, the ``target``, is the
+    labelled class distribution (uniform by default; pass class counts or a
+    distribution). A class the model predicts more often than the target
+    gets its probabilities scaled down, a rarer one up.
+    """
+
+    def __init__(self, num_classes: int, target=None,
+                 momentum: float = 0.999):
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        if target is None:
+            target = torch.full((num_classes,), 1.0 / num_classes)
+        target = torch.as_tensor(target, dtype=torch.float32).flatten()
+        if (target.shape != (num_classes,) or target.min() < 0
+                or target.sum() <= 0):
+            raise ValueError(
+                f"target must be {num_classes} non-negative numbers with "
+                f"a positive sum, got {target.tolist()}")
+        self.momentum = momentum
+        self.register_buffer("target", target / target.sum())
+        uniform = torch.full((num_classes,), 1.0 / num_classes)
+        self.register_buffer("running", uniform)
+
+    @torch.no_grad()
+    def update(self, probs: torch.Tensor) -> None:
+        """Fold the batch mean of ``probs`` into the running ``p~(y)``."""
+        _check_probs(probs, "probs")
+        mean = probs.float().mean(0).to(self.running.device)
+        self.running.mul_(self.momentum).add_((1 - self.momentum) * mean)
+
+    def align(self, probs: torch.Tensor) -> torch.Tensor:
+        """``Normalize(probs * target / running)``; the average stays."""
+        _check_probs(probs, "probs")
+        if probs.shape[-1] != len(self.target):
+            raise ValueError(f"probs must have {len(self.target)} classes, "
+                             f"got {probs.shape[-1]}")
+        ratio = self.target / self.running.clamp_min(1e-6)
+        scaled = probs * ratio.to(probs)
+        return scaled / scaled.sum(-1, keepdim=True)
+
+    def forward(self, probs: torch.Tensor,
+                update: bool = True) -> torch.Tensor:
+        """Update the running average with this batch (by default), then
+        align the batch."""
+        if update:
+            self.update(probs)
+        return self.align(probs)
+
+
+def quarter_turns(x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """Rotate image ``i`` by ``r[i]`` quarter turns (90 degrees each) anticlockwise."""
+    if x.ndim != 4 or x.shape[2] != x.shape[3]:
+        raise ValueError(f"x must be N x C x H x W with H = W, got shape {tuple(x.shape)}")
+    if r.shape != (len(x),) or (len(r) and (r.min() < 0 or r.max() > 3)):
+        raise ValueError(f"r must hold one integer in 0..3 per image, got {r.tolist()}")
+    turned = torch.stack([torch.rot90(x, k, dims=(2, 3)) for k in range(4)])
+    return turned[r.to(x.device), torch.arange(len(x), device=x.device)]
+
+
+def random_rotation(x: torch.Tensor, generator=None):
+    """Each image rotated by a random multiple of 90 degrees: ``(rotated, r)``, r in 0..3."""
+    device = generator.device if generator is not None else x.device
+    r = torch.randint(4, (len(x),), generator=generator, device=device).to(x.device)
+    return quarter_turns(x, r), r
+
+
+class RotationNet(nn.Module):
+    """A classifier with a second linear head that predicts the rotation (4 classes).
+
+    ``classifier`` must have a ``head`` (``nn.Linear``) and a feature extractor called
+    ``features`` or ``trunk`` (``SmallConvNet``, ``ConvClassifier``, ``wide_resnet`` do).
+    ``forward(x)`` returns class logits; ``forward(x, rotation=True)`` also the rotation logits.
+    """
+
+    def __init__(self, classifier: nn.Module):
+        super().__init__()
+        features = getattr(classifier, "features", None) or getattr(classifier, "trunk", None)
+        if features is None or not isinstance(getattr(classifier, "head", None), nn.Linear):
+            raise ValueError("classifier must have a `features` (or `trunk`) module and a "
+                             f"linear `head`, got {type(classifier).__name__}")
+        self.features, self.head = features, classifier.head
+        self.rotation_head = nn.Linear(classifier.head.in_features, 4)
+
+    def forward(self, x: torch.Tensor, rotation: bool = False):
+        h = self.features(x)
+        return (self.head(h), self.rotation_head(h)) if rotation else self.head(h)
+
+
+class ModelEMA:
+    """An exponential moving average of a model's weights, used for evaluation.
+
+    After each optimiser step ``update(model)`` sets ``ema = decay * ema + (1 - decay) * w``
+    for every parameter and copies the buffers (batch-norm statistics). The averaged model is
+    smoother than the last iterate and usually a little more accurate.
+    """
+
+    def __init__(self, model: nn.Module, decay: float = 0.999):
+        if not 0 <= decay < 1:
+            raise ValueError(f"decay must be in [0, 1), got {decay}")
+        self.decay = decay
+        self.module = copy.deepcopy(model).eval()
+        for p in self.module.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for ema, p in zip(self.module.parameters(), model.parameters()):
+            ema.lerp_(p.detach(), 1 - self.decay)
+        for ema, b in zip(self.module.buffers(), model.buffers()):
+            ema.copy_(b)
+
+
+def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean over rows of ``H(targets, softmax(logits)) = -sum_k t_k log p_k``."""
+    if logits.shape != targets.shape:
+        raise ValueError(f"logits and targets must share a shape, got {tuple(logits.shape)} "
+                         f"and {tuple(targets.shape)}")
+    return -(targets * F.log_softmax(logits.float(), dim=1)).sum(1).mean()
+
+
+def rampup(step: int, warmup: int) -> float:
+    """Linear warm-up of the unlabelled loss weights: 0 at step 0, 1 from ``warmup`` on."""
+    return 1.0 if warmup <= 0 else min(1.0, step / warmup)
+
+
+def weak_augment(x: torch.Tensor, translate: float = 0.125, flip: bool = False,
+                 generator=None) -> torch.Tensor:
+    """The weak augmentation of MixMatch: a random shift of up to ``translate`` of the image
+    size (4 pixels of 32 by default), and a random horizontal flip when ``flip``."""
+    x = augment.random_affine(x, translate=translate, generator=generator)
+    if flip:
+        device = generator.device if generator is not None else x.device
+        flipped = (torch.rand(len(x), generator=generator, device=device) < 0.5).to(x.device)
+        x = torch.where(flipped.view(-1, 1, 1, 1), x.flip(3), x)
+    return x
+
+
+# --------------------------------------------------------------------------- the methods
+
+def _onehot(y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    return F.one_hot(y, num_classes).float()
+
+
+class Supervised:
+    """The lower bound: cross-entropy on weakly augmented labelled images only."""
+
+    name = "supervised"
+
+    def __init__(self, num_classes: int, weak=weak_augment):
+        self.num_classes, self.weak = num_classes, weak
+
+    def loss(self, model, x_l, y_l, x_u, step, generator=None):
+        logits = model(self.weak(x_l, generator=generator))
+        loss = F.cross_entropy(logits.float(), y_l)
+        return loss, {"labelled": loss.detach()}
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+class MixMatch:
+    """MixMatch (Berthelot et al., 2019): guess a label from ``K`` weak views (mean, then
+    sharpen with ``T``), MixUp everything with ``alpha``, cross-entropy on the mixed labelled
+    part and squared error (per class) on the mixed unlabelled part, weighted by ``lambda_u``
+    after a linear warm-up of ``warmup`` steps."""
+
+    name = "MixMatch"
+
+    def __init__(self, num_classes: int, K: int = 2, T: float = 0.5, alpha: float = 0.75,
+                 lambda_u: float = 75.0, warmup: int = 16000, weak=weak_augment):
+        if K < 1:
+            raise ValueError(f"K must be >= 1, got {K}")
+        if not T > 0 or not alpha > 0 or lambda_u < 0:
+            raise ValueError(f"T and alpha must be > 0 and lambda_u >= 0, got {T}, {alpha}, "
+                             f"{lambda_u}")
+        self.num_classes, self.K, self.T, self.alpha = num_classes, K, T, alpha
+        self.lambda_u, self.warmup, self.weak = lambda_u, warmup, weak
+
+    def loss(self, model, x_l, y_l, x_u, step, generator=None):
+        b, weak, K = len(x_l), self.weak, self.K
+        x_hat = weak(x_l, generator=generator)
+        u_hat = torch.cat([weak(x_u, generator=generator)
+                           for _ in range(K)])
+        with torch.no_grad():  # the guess: mean of K weak views, sharpened
+            probs = torch.softmax(model(u_hat).float(), 1)
+            q = sharpen(probs.view(K, len(x_u), -1).mean(0), self.T)
+        x_all = torch.cat([x_hat, u_hat])
+        y_all = torch.cat([_onehot(y_l, self.num_classes), q.repeat(K, 1)])
+        order = torch.randperm(len(x_all), device=x_all.device)
+        mixed_x, mixed_y, _ = mixup(x_all, y_all, x_all[order],
+                                    y_all[order], self.alpha)
+        logits = model(mixed_x).float()
+        loss_x = soft_cross_entropy(logits[:b], mixed_y[:b])
+        loss_u = ((torch.softmax(logits[b:], 1) - mixed_y[b:]) ** 2).mean()
+        weight = self.lambda_u * rampup(step, self.warmup)
+        return loss_x + weight * loss_u, {"labelled": loss_x.detach(),
+                                          "unlabelled": loss_u.detach()}
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+class ReMixMatch:
+    """ReMixMatch (Berthelot et al., 2020): the four-term objective.
+
+    For an unlabelled image: one weak view gives the prediction q, distribution alignment and
+    sharpening turn it into the target; ``K`` strong (CTAugment) views all receive that target
+    (augmentation anchoring). Labelled images are strongly augmented too. Then
+
+    ``L = H(mixed labelled) + lambda_u * H(mixed unlabelled)
+          + lambda_u1 * H(first strong view, before MixUp) + lambda_r * H(rotation)``
+
+    with ``lambda_u`` and ``lambda_u1`` warmed up linearly over ``warmup`` steps. The switches
+    turn a component off for the ablation: ``align`` (distribution alignment), ``strong``
+    (anchor ``K`` strong views; ``False`` uses weak views instead), ``lambda_r = 0`` (no
+    rotation loss); ``CTAugment(learn=False)`` as ``cta`` gives random strong augmentation.
+    The model must be a :class:`RotationNet` when ``lambda_r > 0``.
+    """
+
+    name = "ReMixMatch"
+
+    def __init__(self, num_classes: int, cta: CTAugment | None = None, K: int = 8,
+                 T: float = 0.5, alpha: float = 0.75, lambda_u: float = 1.5,
+                 lambda_u1: float = 0.5, lambda_r: float = 0.5, warmup: int = 16000,
+                 target=None, momentum: float = 0.999, align: bool = True,
+                 strong: bool = True, weak=weak_augment):
+        if K < 1:
+            raise ValueError(f"K must be >= 1, got {K}")
+        if not T > 0 or not alpha > 0:
+            raise ValueError(f"T and alpha must be > 0, got {T} and {alpha}")
+        if min(lambda_u, lambda_u1, lambda_r) < 0:
+            raise ValueError(f"the loss weights must be >= 0, got lambda_u={lambda_u}, "
+                             f"lambda_u1={lambda_u1}, lambda_r={lambda_r}")
+        self.num_classes, self.K, self.T, self.alpha = num_classes, K, T, alpha
+        self.lambda_u, self.lambda_u1, self.lambda_r = lambda_u, lambda_u1, lambda_r
+        self.warmup, self.align, self.strong, self.weak = warmup, align, strong, weak
+        self.cta = cta if cta is not None else CTAugment()
+        self.da = DistributionAlignment(num_classes, target, momentum)
+
+    def strong_view(self, x, generator=None):
+        """A weak view, then a CTAugment view of it (or only the weak view when not ``strong``)."""
+        x = self.weak(x, generator=generator)
+        return self.cta(x, generator) if self.strong else x
+
+    @torch.no_grad()
+    def probe(self, model, x_l, y_l, generator=None):
+        """One CTAugment probe on the labelled batch: update the bin weights."""
+        x_probe, ops, bins = self.cta.probe(self.weak(x_l, generator=generator), generator)
+        was_training = model.training
+        model.eval()  # probe with the running batch-norm statistics
+        probs = torch.softmax(model(x_probe).float(), 1)
+        model.train(was_training)
+        return self.cta.update(ops, bins, probs, y_l)
+
+    def loss(self, model, x_l, y_l, x_u, step, generator=None):
+        self.da.to(x_u.device)
+        self.cta.to(x_u.device)
+        self.probe(model, x_l, y_l, generator)  # CTAugment learns
+        b, n_u, K = len(x_l), len(x_u), self.K
+        x_hat = self.strong_view(x_l, generator)
+        u_hat = torch.cat([self.strong_view(x_u, generator)
+                           for _ in range(K)])
+        with torch.no_grad():  # the anchor: one weak view, aligned, sharp
+            weak_view = self.weak(x_u, generator=generator)
+            q = torch.softmax(model(weak_view).float(), 1)
+            q = self.da(q) if self.align else q
+            q = sharpen(q, self.T)
+        x_all = torch.cat([x_hat, u_hat])
+        y_all = torch.cat([_onehot(y_l, self.num_classes), q.repeat(K, 1)])
+        order = torch.randperm(len(x_all), device=x_all.device)
+        mixed_x, mixed_y, _ = mixup(x_all, y_all, x_all[order],
+                                    y_all[order], self.alpha)
+        u1 = u_hat[:n_u]  # the first strong view of each image, not mixed
+        parts = [mixed_x, u1]
+        if self.lambda_r > 0:
+            u_rot, r = random_rotation(u1, generator)
+            parts.append(u_rot)
+            logits, rot_logits = model(torch.cat(parts), rotation=True)
+            loss_r = F.cross_entropy(rot_logits[-n_u:].float(), r)
+        else:
+            logits = model(torch.cat(parts))
+            loss_r = torch.zeros((), device=x_u.device)
+        logits, m = logits.float(), len(mixed_x)
+        loss_x = soft_cross_entropy(logits[:b], mixed_y[:b])  # term 1
+        loss_u = soft_cross_entropy(logits[b:m], mixed_y[b:])  # term 2
+        loss_u1 = soft_cross_entropy(logits[m:m + n_u], q)  # term 3
+        ramp = rampup(step, self.warmup)
+        unlabelled = self.lambda_u * loss_u + self.lambda_u1 * loss_u1
+        total = loss_x + ramp * unlabelled + self.lambda_r * loss_r
+        return total, {"labelled": loss_x.detach(),
+                       "unlabelled": loss_u.detach(),
+                       "pre-mixup": loss_u1.detach(),
+                       "rotation": loss_r.detach()}
+
+    def state_dict(self):
+        return {"da": self.da.state_dict(), "cta": self.cta.state_dict()}
+
+    def load_state_dict(self, state):
+        self.da.load_state_dict(state["da"])
+        self.cta.load_state_dict(state["cta"])
+
+
+# --------------------------------------------------------------------------- the loop
+
+def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
+            unlabeled: torch.Tensor, *, steps: int, batch_size: int = 64,
+            unlabeled_batch_size: int | None = None, ema_decay: float = 0.999,
+            evaluate=None, eval_every: int = 500, seed: int = 0, checkpoint=None,
+            checkpoint_every: int = 1000, amp: bool | None = None, desc: str | None = None):
+    """Train ``model`` with ``method`` (``Supervised``, ``MixMatch`` or ``ReMixMatch``) for
+    ``steps`` optimiser steps and return ``(history, ema)``.
+
+    Every step draws ``batch_size`` labelled and ``unlabeled_batch_size`` (default the same)
+    unlabelled images at random from tensors that already live on the device. Every
+    ``eval_every`` steps (and at the end) ``evaluate(ema.module)`` may return a dict of numbers
+    (e.g. test accuracy), stored in ``history`` with the mean loss terms and, for ReMixMatch,
+    the running average ``p~(y)`` of distribution alignment. With ``checkpoint`` set, the whole
+    state is saved there atomically every ``checkpoint_every`` steps and at the end, and an
+    existing file is resumed from: a finished run is not trained again.
+    """
+    x_l, y_l = labeled
+    if len(x_l) != len(y_l) or len(x_l) == 0 or len(unlabeled) == 0:
+        raise ValueError(f"labeled must be (x, y) with one label per image and unlabeled "
+                         f"non-empty, got {len(x_l)} images, {len(y_l)} labels and "
+                         f"{len(unlabeled)} unlabelled images")
+    if steps < 0 or batch_size < 1 or eval_every < 1 or checkpoint_every < 1:
+        raise ValueError(f"steps must be >= 0 and batch_size, eval_every, checkpoint_every "
+                         f">= 1, got {steps}, {batch_size}, {eval_every}, {checkpoint_every}")
+    ub = unlabeled_batch_size or batch_size
+    device = x_l.device
+    use_amp = (device.type == "cuda") if amp is None else amp
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and device.type == "cuda"
+                                  and not torch.cuda.is_bf16_supported())
+    generator = torch.Generator(device=device).manual_seed(seed)
+    torch.manual_seed(seed)  # MixUp's Beta draws and the shuffles use the global generator
+    ema = ModelEMA(model, ema_decay)
+    history, start, seconds = [], 0, 0.0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint, map_location=device)
+        model.load_state_dict(state["model"])
+        ema.module.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        method.load_state_dict(state["method"])
+        generator.set_state(state["generator"].to(generator.get_state().device))
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu())
+        history, start, seconds = state["history"], state["step"], state["seconds"]
+
+    def save(step):
+        save_checkpoint(checkpoint, {
+            "model": model.state_dict(), "ema": ema.module.state_dict(),
+            "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+            "method": method.state_dict(), "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+            "history": history, "step": step, "seconds": seconds})
+
+    sums: dict[str, torch.Tensor] = {}
+    count = 0
+    began = time.perf_counter()
+    bar = tqdm(range(start, steps), desc=desc or method.name, initial=start, total=steps,
+               disable=progress_disabled())
+    model.train()
+    for step in bar:
+        il = torch.randint(len(x_l), (batch_size,), generator=generator, device=device)
+        iu = torch.randint(len(unlabeled), (ub,), generator=generator, device=device)
+        with autocast_for(device, use_amp):
+            loss, parts = method.loss(model, x_l[il], y_l[il], unlabeled[iu], step, generator)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        ema.update(model)
+        for k, v in {"loss": loss.detach(), **parts}.items():
+            sums[k] = sums.get(k, 0) + v.float()
+        count += 1
+        done = step + 1
+        if done % eval_every == 0 or done == steps:
+            seconds += time.perf_counter() - began
+            record = {"step": done, "seconds": seconds}
+            record.update({k: (v / count).item() for k, v in sums.items()})
+            if hasattr(method, "da"):
+                record["p_tilde"] = method.da.running.tolist()
+            if evaluate is not None:
+                extra = evaluate(ema.module) or {}
+                record.update({k: v.item() if hasattr(v, "item") else v
+                               for k, v in extra.items()})
+            model.train()
+            history.append(record)
+            bar.set_postfix(loss=f"{record['loss']:.3f}")
+            sums, count = {}, 0
+            began = time.perf_counter()
+        if checkpoint is not None and (done % checkpoint_every == 0 or done == steps):
+            seconds += time.perf_counter() - began
+            began = time.perf_counter()
+            save(done)
+    model.eval()
+    return history, ema
+
+
+# --------------------------------------------------------------------------- explorer
+
+def _draw_sharpen(fig, T: float, p: torch.Tensor) -> None:
+    from .info import entropy
+
+    fig.clear()
+    ax = fig.add_subplot(111)
+    k = torch.arange(len(p))
+    q = sharpen(p, T)
+    ax.bar(k - 0.2, p.numpy(), width=0.4, color="0.6", label="guess p (mean of K views)")
+    ax.bar(k + 0.2, q.numpy(), width=0.4, color="tab:red", label=f"Sharpen(p, T = {T:g})")
+    ax.set_xticks(k.tolist())
+    ax.set_xlabel("class")
+    ax.set_ylabel("probability")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=9, loc="upper right")
+    ax.set_title(f"entropy {entropy(p).item():.2f} nats before, {entropy(q).item():.2f} after",
+                 fontsize=10)
+    fig.tight_layout()
+
+
+def sharpening_explorer(p=None, T: float = 0.5):
+    """A temperature slider: a guessed label distribution before and after sharpening."""
+    import ipywidgets as W
+
+    from .widgets import live_figure
+
+    if p is None:
+        p = torch.tensor([0.05, 0.1, 0.35, 0.25, 0.05, 0.05, 0.05, 0.04, 0.03, 0.03])
+    p = torch.as_tensor(p, dtype=torch.float64).cpu()
+    sharpen(p, T)  # validates p and T before drawing
+    slider = W.FloatLogSlider(value=T, base=10, min=-1.5, max=0.5, step=0.05,
+                              description="temperature T", continuous_update=False,
+                              style={"description_width": "initial"})
+    return live_figure([slider], lambda fig, t: _draw_sharpen(fig, t, p), figsize=(8, 3.4))

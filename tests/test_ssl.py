@@ -1,0 +1,260 @@
+"""Tests of dlcourse.ssl: sharpening, MixUp, distribution alignment, rotations, EMA, the losses."""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dlcourse import models, ssl
+from dlcourse.ctaugment import CTAugment
+
+
+# --------------------------------------------------------------------------- sharpen
+
+def test_sharpen_t1_is_identity_and_matches_the_power_formula():
+    p = torch.softmax(torch.randn(5, 7, dtype=torch.float64), 1)
+    assert torch.allclose(ssl.sharpen(p, 1.0), p, atol=1e-12)
+    for T in (0.3, 0.5, 2.0):
+        power = p.numpy() ** (1 / T)
+        expected = power / power.sum(1, keepdims=True)
+        assert np.allclose(ssl.sharpen(p, T).numpy(), expected, atol=1e-10)
+
+
+def test_sharpen_t_to_zero_is_one_hot_at_the_argmax():
+    p = torch.tensor([[0.2, 0.5, 0.3], [0.6, 0.3, 0.1], [0.0, 0.45, 0.55]])
+    q = ssl.sharpen(p, 1e-3)
+    assert torch.allclose(q, F.one_hot(p.argmax(1), 3).float(), atol=1e-6)
+    # sharpening never moves the argmax and lowers the entropy
+    q = ssl.sharpen(p, 0.5)
+    assert torch.equal(q.argmax(1), p.argmax(1))
+    ent = lambda d: -(d * d.clamp_min(1e-12).log()).sum(1)
+    assert (ent(q) < ent(p)).all()
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0])
+def test_sharpen_rejects_bad_temperature(bad):
+    with pytest.raises(ValueError, match="T must be > 0"):
+        ssl.sharpen(torch.tensor([0.5, 0.5]), bad)
+
+
+def test_sharpen_rejects_non_probabilities():
+    with pytest.raises(ValueError, match="p must lie in"):
+        ssl.sharpen(torch.tensor([1.5, -0.5]), 0.5)
+
+
+# --------------------------------------------------------------------------- mixup
+
+def test_mixup_lambda_at_least_half_and_mixes_inputs_and_labels():
+    torch.manual_seed(0)
+    x1, x2 = torch.rand(500, 1, 4, 4), torch.rand(500, 1, 4, 4)
+    y1 = F.one_hot(torch.randint(3, (500,)), 3).float()
+    y2 = torch.softmax(torch.randn(500, 3), 1)
+    x, y, lam = ssl.mixup(x1, y1, x2, y2, alpha=0.75)
+    assert lam.shape == (500,) and (lam >= 0.5).all() and (lam <= 1).all()
+    for i in (0, 17, 499):  # row by row, the definition
+        assert torch.allclose(x[i], lam[i] * x1[i] + (1 - lam[i]) * x2[i], atol=1e-6)
+        assert torch.allclose(y[i], lam[i] * y1[i] + (1 - lam[i]) * y2[i], atol=1e-6)
+    assert torch.allclose(y.sum(1), torch.ones(500), atol=1e-5)  # still distributions
+
+
+def test_mixup_lambda_distribution_alpha_one_is_max_of_uniform():
+    torch.manual_seed(1)
+    z = torch.zeros(20000, 1)
+    _, _, lam = ssl.mixup(z, z, z, z, alpha=1.0)
+    # Beta(1, 1) is uniform, so max(l, 1 - l) is uniform on [0.5, 1]: mean 0.75, var 1/48
+    assert abs(lam.mean().item() - 0.75) < 0.005
+    assert abs(lam.var().item() - 1 / 48) < 0.002
+
+
+def test_mixup_rejects_bad_arguments():
+    x, y = torch.zeros(4, 2), torch.zeros(4, 3)
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        ssl.mixup(x, y, x, y, alpha=0)
+    with pytest.raises(ValueError, match="share a shape"):
+        ssl.mixup(x, y, torch.zeros(5, 2), y, alpha=0.75)
+
+
+# --------------------------------------------------------------------------- distribution alignment
+
+def test_distribution_alignment_article_worked_example():
+    """Dog seen 2/10 of the time against 1/10 expected: its probability is halved (before
+    normalising); the cat, seen 1/10, is untouched."""
+    dog, cat = 5, 3
+    da = ssl.DistributionAlignment(10)  # uniform target p(y) = 1/10
+    running = torch.full((10,), 0.7 / 8)
+    running[dog], running[cat] = 0.2, 0.1
+    da.running.copy_(running)
+    q = torch.softmax(torch.randn(4, 10, dtype=torch.float64), 1).float()
+    aligned = da(q, update=False)
+    # unnormalised: q_dog * (1/10)/(2/10) = q_dog / 2, q_cat * 1 = q_cat
+    ratio_before = q[:, dog] / q[:, cat]
+    ratio_after = aligned[:, dog] / aligned[:, cat]
+    assert torch.allclose(ratio_after, ratio_before / 2, rtol=1e-5)
+    # the whole vector against a direct float64 computation
+    raw = q.double() * (0.1 / running.double())
+    assert torch.allclose(aligned.double(), raw / raw.sum(1, keepdim=True), atol=1e-6)
+    assert torch.allclose(da.running, running)  # update=False left it alone
+
+
+def test_distribution_alignment_running_average_and_target_from_counts():
+    da = ssl.DistributionAlignment(3, target=[10, 30, 60], momentum=0.5)
+    assert torch.allclose(da.target, torch.tensor([0.1, 0.3, 0.6]))
+    probs = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    da(probs)  # batch mean (0.5, 0.5, 0)
+    assert torch.allclose(da.running, 0.5 * torch.full((3,), 1 / 3)
+                          + 0.5 * torch.tensor([0.5, 0.5, 0.0]))
+    # a model whose running average equals the target is left unchanged
+    da.running.copy_(da.target)
+    q = torch.tensor([[0.2, 0.3, 0.5]])
+    assert torch.allclose(da.align(q), q, atol=1e-6)
+
+
+def test_distribution_alignment_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="momentum"):
+        ssl.DistributionAlignment(10, momentum=1.0)
+    with pytest.raises(ValueError, match="target"):
+        ssl.DistributionAlignment(3, target=[1, 2])
+    with pytest.raises(ValueError, match="num_classes"):
+        ssl.DistributionAlignment(1)
+    with pytest.raises(ValueError, match="probs must have 3 classes"):
+        ssl.DistributionAlignment(3).align(torch.full((2, 4), 0.25))
+
+
+# --------------------------------------------------------------------------- rotations
+
+def test_quarter_turns_match_numpy_rot90_and_labels_are_recoverable():
+    torch.manual_seed(0)
+    x = torch.rand(8, 2, 5, 5)
+    r = torch.tensor([0, 1, 2, 3, 3, 2, 1, 0])
+    out = ssl.quarter_turns(x, r)
+    for i in range(8):  # numpy's rot90 rotates anticlockwise, k quarter turns
+        expected = np.rot90(x[i].numpy(), k=int(r[i]), axes=(1, 2))
+        assert np.allclose(out[i].numpy(), expected)
+    rotated, labels = ssl.random_rotation(x, torch.Generator().manual_seed(3))
+    assert set(labels.tolist()) <= {0, 1, 2, 3}
+    assert torch.equal(ssl.quarter_turns(rotated, (4 - labels) % 4), x)
+
+
+def test_quarter_turns_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="H = W"):
+        ssl.quarter_turns(torch.zeros(2, 1, 4, 5), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="r must hold"):
+        ssl.quarter_turns(torch.zeros(2, 1, 4, 4), torch.tensor([0, 4]))
+
+
+def test_rotation_net_has_two_heads():
+    net = ssl.RotationNet(models.SmallConvNet(num_classes=10))
+    logits, rot = net(torch.rand(3, 1, 28, 28), rotation=True)
+    assert logits.shape == (3, 10) and rot.shape == (3, 4)
+    assert net(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+    with pytest.raises(ValueError, match="linear `head`"):
+        ssl.RotationNet(torch.nn.Linear(3, 3))
+
+
+# --------------------------------------------------------------------------- EMA, losses
+
+def test_model_ema_is_the_exponential_average():
+    model = torch.nn.Linear(2, 1)
+    ema = ssl.ModelEMA(model, decay=0.9)
+    before = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    ema.update(model)
+    assert torch.allclose(ema.module.weight, 0.9 * before + 0.1 * (before + 1))
+    with pytest.raises(ValueError, match="decay"):
+        ssl.ModelEMA(model, decay=1.5)
+
+
+def test_soft_cross_entropy_equals_cross_entropy_on_one_hot_targets():
+    logits = torch.randn(6, 4)
+    y = torch.randint(4, (6,))
+    assert torch.allclose(ssl.soft_cross_entropy(logits, F.one_hot(y, 4).float()),
+                          F.cross_entropy(logits, y))
+    with pytest.raises(ValueError, match="share a shape"):
+        ssl.soft_cross_entropy(logits, torch.zeros(6, 3))
+
+
+def test_rampup_is_linear_then_flat():
+    assert [ssl.rampup(s, 10) for s in (0, 5, 10, 20)] == [0.0, 0.5, 1.0, 1.0]
+    assert ssl.rampup(0, 0) == 1.0
+
+
+def _tiny_data():
+    torch.manual_seed(0)
+    return torch.rand(8, 1, 28, 28), torch.arange(8) % 4, torch.rand(16, 1, 28, 28)
+
+
+def test_remixmatch_loss_terms_and_warmup():
+    x_l, y_l, x_u = _tiny_data()
+    model = ssl.RotationNet(models.SmallConvNet(num_classes=4))
+    method = ssl.ReMixMatch(4, K=2, warmup=100)
+    before = method.cta.weights.clone()
+    total, parts = method.loss(model, x_l, y_l, x_u, step=0)
+    assert set(parts) == {"labelled", "unlabelled", "pre-mixup", "rotation"}
+    # at step 0 the warm-up zeroes both unlabelled class terms
+    assert torch.allclose(total, parts["labelled"] + 0.5 * parts["rotation"], atol=1e-5)
+    total.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    assert not torch.equal(method.cta.weights, before)  # the probe updated CTAugment
+    assert not torch.allclose(method.da.running, torch.full((4,), 0.25))  # and DA moved
+    # a chance-level rotation head starts near log 4
+    assert abs(parts["rotation"].item() - math.log(4)) < 0.5
+
+
+def test_remixmatch_ablation_switches():
+    x_l, y_l, x_u = _tiny_data()
+    model = ssl.RotationNet(models.SmallConvNet(num_classes=4))
+    method = ssl.ReMixMatch(4, K=1, lambda_r=0.0, align=False, strong=False,
+                            cta=CTAugment(learn=False))
+    total, parts = method.loss(model, x_l, y_l, x_u, step=50)
+    assert parts["rotation"].item() == 0.0
+    assert torch.allclose(method.da.running, torch.full((4,), 0.25))  # never updated
+    with pytest.raises(ValueError, match="loss weights"):
+        ssl.ReMixMatch(4, lambda_r=-1)
+    with pytest.raises(ValueError, match="K must be"):
+        ssl.ReMixMatch(4, K=0)
+
+
+def test_mixmatch_loss_runs_and_rejects_bad_arguments():
+    x_l, y_l, x_u = _tiny_data()
+    model = models.SmallConvNet(num_classes=4)
+    total, parts = ssl.MixMatch(4, warmup=10).loss(model, x_l, y_l, x_u, step=0)
+    assert torch.allclose(total, parts["labelled"])  # warm-up: lambda_u * 0
+    assert 0 <= parts["unlabelled"].item() <= 1
+    with pytest.raises(ValueError, match="K must be"):
+        ssl.MixMatch(4, K=0)
+
+
+def test_fit_ssl_resumes_exactly_from_a_checkpoint(tmp_path):
+    x_l, y_l, x_u = _tiny_data()
+
+    def run(steps, checkpoint=None):
+        torch.manual_seed(0)
+        model = ssl.RotationNet(models.SmallConvNet(num_classes=4))
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        method = ssl.ReMixMatch(4, K=1, warmup=2)
+        history, ema = ssl.fit_ssl(method, model, optimizer, (x_l, y_l), x_u, steps=steps,
+                                   batch_size=4, eval_every=2, checkpoint=checkpoint,
+                                   checkpoint_every=2, seed=5)
+        return model, method, history
+
+    straight, method_a, hist_a = run(4)
+    path = tmp_path / "run.ckpt"
+    run(2, path)
+    resumed, method_b, hist_b = run(4, path)
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.allclose(a, b, atol=1e-5)
+    assert torch.allclose(method_a.cta.weights, method_b.cta.weights)
+    assert [h["step"] for h in hist_b] == [2, 4] and "p_tilde" in hist_b[-1]
+
+
+def test_fit_ssl_rejects_bad_arguments():
+    x_l, y_l, x_u = _tiny_data()
+    model = models.SmallConvNet(num_classes=4)
+    optimizer = torch.optim.Adam(model.parameters())
+    with pytest.raises(ValueError, match="one label per image"):
+        ssl.fit_ssl(ssl.Supervised(4), model, optimizer, (x_l, y_l[:3]), x_u, steps=1)
+    with pytest.raises(ValueError, match="batch_size"):
+        ssl.fit_ssl(ssl.Supervised(4), model, optimizer, (x_l, y_l), x_u, steps=1,
+                    batch_size=0)
