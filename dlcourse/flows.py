@@ -1,0 +1,617 @@
+"""RealNVP: normalizing flows built from affine coupling layers (Dinh et al., 2017).
+
+A flow is an invertible map ``f`` from data ``x`` to a latent ``z`` with a standard normal prior;
+the change-of-variables formula gives the exact log-likelihood
+``log p(x) = log N(f(x); 0, I) + log |det df/dx|``. Every layer here returns its output together
+with the log-determinant of its Jacobian (one number per sample), and can be inverted exactly.
+
+Conventions: images are ``N x C x H x W``, vectors ``N x D``; log-determinants are float32 (or
+float64 for float64 inputs) even when the scale/translation networks run in mixed precision.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .widgets import live_figure
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def _flat_sum(t: torch.Tensor) -> torch.Tensor:
+    """Sum over every dimension but the first (the batch)."""
+    return t.reshape(t.shape[0], -1).sum(dim=1)
+
+
+# --------------------------------------------------------------------------- masks and squeezing
+
+def checkerboard_mask(height: int, width: int, invert: bool = False, device=None,
+                      dtype=torch.float32) -> torch.Tensor:
+    """The spatial checkerboard ``b`` of shape ``1 x 1 x H x W``: 1 where the row plus column
+    index is odd (the paper's convention), 0 elsewhere; ``invert`` swaps the two colours."""
+    _positive_int("height", height)
+    _positive_int("width", width)
+    i = torch.arange(height, device=device).view(-1, 1)
+    j = torch.arange(width, device=device).view(1, -1)
+    mask = ((i + j) % 2 == (0 if invert else 1)).to(dtype)
+    return mask.view(1, 1, height, width)
+
+
+def channel_mask(channels: int, invert: bool = False, device=None,
+                 dtype=torch.float32) -> torch.Tensor:
+    """The channel-wise mask ``b`` of shape ``1 x C x 1 x 1``: 1 on the first half of the
+    channels, 0 on the second half; ``invert`` swaps the halves. ``channels`` must be even."""
+    _positive_int("channels", channels)
+    if channels % 2:
+        raise ValueError(f"channels must be even to split in halves, got {channels}")
+    mask = (torch.arange(channels, device=device) < channels // 2).to(dtype)
+    if invert:
+        mask = 1 - mask
+    return mask.view(1, channels, 1, 1)
+
+
+def half_mask(features: int, invert: bool = False, device=None,
+              dtype=torch.float32) -> torch.Tensor:
+    """A mask for vectors, shape ``1 x D``: 1 on the first ``D // 2`` features (``invert``: the rest)."""
+    _positive_int("features", features)
+    if features < 2:
+        raise ValueError(f"features must be >= 2 for a coupling layer, got {features}")
+    mask = (torch.arange(features, device=device) < features // 2).to(dtype)
+    return (1 - mask if invert else mask).view(1, features)
+
+
+def squeeze(x: torch.Tensor) -> torch.Tensor:
+    """``N x C x H x W`` -> ``N x 4C x H/2 x W/2``: every 2 x 2 block of each channel becomes four
+    channels. Channel ``4c + 2a + b`` holds pixel ``(2i + a, 2j + b)`` of input channel ``c``."""
+    if x.ndim != 4:
+        raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
+    n, c, h, w = x.shape
+    if h % 2 or w % 2:
+        raise ValueError(f"height and width must be even to squeeze, got {h} x {w}")
+    x = x.reshape(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4)
+    return x.reshape(n, 4 * c, h // 2, w // 2)
+
+
+def unsqueeze(x: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`squeeze`: ``N x 4C x H x W`` -> ``N x C x 2H x 2W``."""
+    if x.ndim != 4:
+        raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
+    n, c4, h, w = x.shape
+    if c4 % 4:
+        raise ValueError(f"the number of channels must be a multiple of 4, got {c4}")
+    x = x.reshape(n, c4 // 4, 2, 2, h, w).permute(0, 1, 4, 2, 5, 3)
+    return x.reshape(n, c4 // 4, 2 * h, 2 * w)
+
+
+# --------------------------------------------------------------------------- the layers
+
+class ResidualST(nn.Module):
+    """A small convolutional ResNet computing ``(s, t)`` for an image coupling layer: 3 x 3 conv,
+    ``num_blocks`` residual blocks (ReLU, conv, ReLU, conv), ReLU, 3 x 3 conv to ``2C`` channels.
+    The last conv starts at zero, so a fresh coupling layer is the identity."""
+
+    def __init__(self, channels: int, hidden: int, num_blocks: int):
+        super().__init__()
+        self.inp = nn.Conv2d(channels, hidden, 3, padding=1)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.ReLU(), nn.Conv2d(hidden, hidden, 3, padding=1),
+                          nn.ReLU(), nn.Conv2d(hidden, hidden, 3, padding=1))
+            for _ in range(num_blocks))
+        self.out = nn.Conv2d(hidden, 2 * channels, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x):
+        h = self.inp(x)
+        for block in self.blocks:
+            h = h + block(h)
+        return self.out(F.relu(h))
+
+
+class MLPST(nn.Module):
+    """A multilayer perceptron computing ``(s, t)`` for a vector coupling layer; last layer zero."""
+
+    def __init__(self, features: int, hidden: int, num_layers: int = 2):
+        super().__init__()
+        layers, width = [], features
+        for _ in range(num_layers):
+            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            width = hidden
+        last = nn.Linear(width, 2 * features)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.net = nn.Sequential(*layers, last)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class AffineCoupling(nn.Module):
+    """The affine coupling layer, eq. 9 of the paper:
+    ``y = b*x + (1-b)*(x*exp(s(b*x)) + t(b*x))``.
+
+    ``mask`` is the binary ``b`` (one sample's shape, with a leading 1);
+    ``net`` maps ``b*x`` to twice as many channels, read as the raw
+    scale and the translation. The scale is ``s = scale * tanh(raw)``
+    with a learnt per-channel ``scale``: the paper's bounded form, which
+    keeps ``exp(s)`` from exploding early in training.
+    """
+
+    def __init__(self, mask: torch.Tensor, net: nn.Module):
+        super().__init__()
+        if not torch.all((mask == 0) | (mask == 1)):
+            raise ValueError("mask must hold only 0 and 1")
+        if mask.ndim < 2 or mask.shape[0] != 1:
+            raise ValueError("mask must have a leading dimension of 1, "
+                             f"got shape {tuple(mask.shape)}")
+        self.register_buffer("mask", mask.float())
+        self.net = net
+        ones = (1,) * (mask.ndim - 2)
+        self.scale = nn.Parameter(torch.ones((1, mask.shape[1]) + ones))
+
+    def _check(self, x):
+        if x.ndim != self.mask.ndim or x.shape[1] != self.mask.shape[1]:
+            raise ValueError("x must have shape N x "
+                             f"{tuple(self.mask.shape[1:])}, "
+                             f"got {tuple(x.shape)}")
+
+    def _scale_shift(self, x_kept):
+        raw = self.net(x_kept)
+        # s and t may come from bfloat16 networks (autocast); from here
+        # on, and in the log-determinant, everything is float32
+        dtype = torch.promote_types(x_kept.dtype, torch.float32)
+        raw_s, t = raw.to(dtype).chunk(2, dim=1)
+        free = 1 - self.mask.to(dtype)
+        s = self.scale.to(dtype) * torch.tanh(raw_s) * free
+        return s, t * free
+
+    def forward(self, x):
+        """``(y, log_det)``, the log-det summing s over transformed units."""
+        self._check(x)
+        mask = self.mask.to(x.dtype)
+        s, t = self._scale_shift(x * mask)
+        y = x * mask + (1 - mask) * (x * torch.exp(s) + t)
+        return y, _flat_sum(s)
+
+    def inverse(self, y):
+        """Eq. 8: ``x = b*y + (1-b)*((y - t) * exp(-s))``, with s and t
+        computed from ``b*y``, which equals ``b*x``."""
+        self._check(y)
+        mask = self.mask.to(y.dtype)
+        s, t = self._scale_shift(y * mask)
+        return y * mask + (1 - mask) * ((y - t) * torch.exp(-s))
+
+
+class BatchNormFlow(nn.Module):
+    """Batch normalisation as an invertible layer (section 3.7): per channel (or feature),
+    ``y = gamma * (x - mu) / sqrt(var + eps) + beta``, log-det ``sum(log gamma - log(var + eps)/2)``
+    times the number of pixels per channel.
+
+    In training mode ``mu, var`` are the minibatch statistics, treated as constants in the
+    log-determinant (as in the paper), and update running averages. In evaluation mode, and always
+    in :meth:`inverse`, the running averages are used: then the layer is a fixed affine map and
+    ``inverse(forward(x)) == x`` exactly. Call ``model.eval()`` before evaluating or sampling.
+    """
+
+    def __init__(self, channels: int, momentum: float = 0.05, eps: float = 1e-4):
+        super().__init__()
+        _positive_int("channels", channels)
+        if not 0.0 < momentum <= 1.0:
+            raise ValueError(f"momentum must be in (0, 1], got {momentum}")
+        self.eps, self.momentum = eps, momentum
+        self.log_gamma = nn.Parameter(torch.zeros(channels))
+        self.beta = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("running_mean", torch.zeros(channels))
+        self.register_buffer("running_var", torch.ones(channels))
+
+    def _view(self, v, x):
+        return v.view((1, -1) + (1,) * (x.ndim - 2)).to(x.dtype)
+
+    def _pixels(self, x):
+        return math.prod(x.shape[2:])
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.beta.numel():
+            raise ValueError(f"x must have {self.beta.numel()} channels in dimension 1, "
+                             f"got shape {tuple(x.shape)}")
+        if self.training:
+            dims = [0] + list(range(2, x.ndim))
+            mean = x.mean(dim=dims)
+            var = x.var(dim=dims, unbiased=False)
+            with torch.no_grad():
+                self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), self.momentum)
+                self.running_var.lerp_(var.detach().to(self.running_var.dtype), self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        var = var.to(x.dtype)
+        y = (x - self._view(mean, x)) / torch.sqrt(self._view(var, x) + self.eps)
+        y = y * self._view(self.log_gamma.exp(), x) + self._view(self.beta, x)
+        log_det = (self.log_gamma.to(x.dtype) - 0.5 * torch.log(var + self.eps)).sum()
+        return y, (log_det * self._pixels(x)).expand(x.shape[0])
+
+    def inverse(self, y):
+        x = (y - self._view(self.beta, y)) / self._view(self.log_gamma.exp(), y)
+        std = torch.sqrt(self._view(self.running_var, y) + self.eps)
+        return x * std + self._view(self.running_mean, y)
+
+
+class ActNorm(nn.Module):
+    """Activation normalisation (Kingma and Dhariwal, 2018), the usual stand-in for batch norm in a
+    flow: per channel ``y = (x + bias) * exp(log_scale)``, log-det ``H W sum(log_scale)``.
+
+    The first training batch sets ``bias`` and ``log_scale`` so that its output has zero mean and
+    unit variance per channel (data-dependent initialisation); after that both are ordinary
+    parameters. Unlike :class:`BatchNormFlow` the layer is the same map in training and evaluation,
+    so the test likelihood is the one that was trained and ``inverse`` is always exact.
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-6):
+        super().__init__()
+        _positive_int("channels", channels)
+        self.eps = eps
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.log_scale = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("initialized", torch.tensor(0.0))
+
+    def _view(self, v, x):
+        return v.view((1, -1) + (1,) * (x.ndim - 2)).to(x.dtype)
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.bias.numel():
+            raise ValueError(f"x must have {self.bias.numel()} channels in dimension 1, "
+                             f"got shape {tuple(x.shape)}")
+        if self.training and not self.initialized:
+            with torch.no_grad():
+                dims = [0] + list(range(2, x.ndim))
+                self.bias.copy_(-x.mean(dim=dims))
+                self.log_scale.copy_(-0.5 * torch.log(x.var(dim=dims, unbiased=False) + self.eps))
+                self.initialized.fill_(1.0)
+        y = (x + self._view(self.bias, x)) * self._view(self.log_scale.exp(), x)
+        log_det = self.log_scale.to(x.dtype).sum() * math.prod(x.shape[2:])
+        return y, log_det.expand(x.shape[0])
+
+    def inverse(self, y):
+        return y * self._view((-self.log_scale).exp(), y) - self._view(self.bias, y)
+
+
+class _Flow(nn.Module):
+    """Shared by the two flows: density and sampling from ``forward`` / ``inverse``."""
+
+    shape: tuple
+
+    @property
+    def num_dims(self) -> int:
+        return math.prod(self.shape)
+
+    def log_prob(self, x):
+        """Exact log-density of each sample (nats): ``log N(f(x); 0, I) + log|det df/dx|``."""
+        z, log_det = self(x)
+        prior = -0.5 * (z.float() ** 2).sum(dim=1) - 0.5 * self.num_dims * LOG_2PI
+        return prior + log_det
+
+    @torch.no_grad()
+    def sample(self, n: int, temperature: float = 1.0, generator=None, device=None):
+        """``n`` samples ``f^-1(z)`` with ``z ~ N(0, temperature^2 I)`` (temperature < 1: typical)."""
+        _positive_int("n", n)
+        if not temperature >= 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        param = next(self.parameters())
+        z = torch.randn(n, self.num_dims, generator=generator, device=device or param.device,
+                        dtype=param.dtype)
+        return self.inverse(temperature * z)
+
+
+NORMS = (None, "batchnorm", "actnorm")
+
+
+def _norm_layer(norm, channels):
+    """The normalisation flow layer after a coupling: ``None``, batch norm or ActNorm."""
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    if norm is None:
+        return None
+    return BatchNormFlow(channels) if norm == "batchnorm" else ActNorm(channels)
+
+
+class CouplingStack(_Flow):
+    """A flow on vectors ``N x D``: coupling layers whose half masks alternate, each optionally
+    followed by a normalisation layer (``norm``: ``None``, ``"batchnorm"`` or ``"actnorm"``).
+    ``forward(x) -> (z, log_det)``, ``inverse(z) -> x``."""
+
+    def __init__(self, features: int, num_couplings: int = 6, hidden: int = 64,
+                 num_layers: int = 2, norm: str | None = None):
+        super().__init__()
+        _positive_int("num_couplings", num_couplings)
+        _positive_int("hidden", hidden)
+        _norm_layer(norm, 1)  # validates norm
+        self.shape = (features,)
+        self.layers = nn.ModuleList()
+        for k in range(num_couplings):
+            self.layers.append(AffineCoupling(half_mask(features, invert=k % 2 == 1),
+                                              MLPST(features, hidden, num_layers)))
+            if norm is not None:
+                self.layers.append(_norm_layer(norm, features))
+
+    def forward(self, x):
+        if x.ndim != 2 or x.shape[1] != self.shape[0]:
+            raise ValueError(f"x must have shape N x {self.shape[0]}, got {tuple(x.shape)}")
+        log_det = x.new_zeros(x.shape[0], dtype=torch.promote_types(x.dtype, torch.float32))
+        for layer in self.layers:
+            x, ld = layer(x)
+            log_det = log_det + ld
+        return x, log_det
+
+    def inverse(self, z):
+        for layer in reversed(self.layers):
+            z = layer.inverse(z)
+        return z
+
+
+class _Scale(nn.Module):
+    """One scale of the multi-scale flow: checkerboard couplings, then (unless last) a squeeze and
+    channel couplings. Each coupling is followed by the normalisation layer ``norm``, if any."""
+
+    def __init__(self, channels, height, width, hidden, num_blocks, last, norm):
+        super().__init__()
+        self.last = last
+        self.checker = nn.ModuleList()
+        for k in range(4 if last else 3):
+            mask = checkerboard_mask(height, width, invert=k % 2 == 1)
+            mask = mask.expand(1, channels, height, width).clone()
+            self.checker.append(AffineCoupling(mask, ResidualST(channels, hidden, num_blocks)))
+            if norm is not None:
+                self.checker.append(_norm_layer(norm, channels))
+        self.channel = nn.ModuleList()
+        if not last:
+            for k in range(3):
+                mask = channel_mask(4 * channels, invert=k % 2 == 1)
+                net = ResidualST(4 * channels, 2 * hidden, num_blocks)
+                self.channel.append(AffineCoupling(mask, net))
+                if norm is not None:
+                    self.channel.append(_norm_layer(norm, 4 * channels))
+
+    def forward(self, x):
+        log_det = 0
+        for layer in self.checker:
+            x, ld = layer(x)
+            log_det = log_det + ld
+        if not self.last:
+            x = squeeze(x)
+            for layer in self.channel:
+                x, ld = layer(x)
+                log_det = log_det + ld
+        return x, log_det
+
+    def inverse(self, y):
+        if not self.last:
+            for layer in reversed(self.channel):
+                y = layer.inverse(y)
+            y = unsqueeze(y)
+        for layer in reversed(self.checker):
+            y = layer.inverse(y)
+        return y
+
+
+class RealNVP(_Flow):
+    """The multi-scale RealNVP for images ``N x C x H x W`` (eqs. 13-16 of the paper).
+
+    ``h0 = x``; at every scale but the last, ``f_i`` (3 checkerboard couplings, squeeze, 3 channel
+    couplings) maps ``h_{i-1}`` to ``4C`` channels at half the resolution, and the first half of
+    them is factored out as ``z_i`` while the rest, ``h_i``, goes on; the last scale applies 4
+    checkerboard couplings. ``z = (z_1, ..., z_L)`` flattened, of length ``C*H*W``. The hidden width
+    of ``s`` and ``t`` doubles with every squeeze. ``norm`` (``"actnorm"``, ``"batchnorm"`` or
+    ``None``) is the normalisation flow layer after every coupling.
+    """
+
+    def __init__(self, shape, num_scales: int = 2, hidden: int = 32, num_blocks: int = 2,
+                 norm: str | None = "actnorm"):
+        super().__init__()
+        if len(shape) != 3:
+            raise ValueError(f"shape must be (C, H, W), got {tuple(shape)}")
+        c, h, w = (int(v) for v in shape)
+        _positive_int("num_scales", num_scales)
+        _positive_int("hidden", hidden)
+        if num_blocks < 0:
+            raise ValueError(f"num_blocks must be >= 0, got {num_blocks}")
+        _norm_layer(norm, 1)  # validates norm
+        if h % 2 ** (num_scales - 1) or w % 2 ** (num_scales - 1):
+            raise ValueError(f"an image of {h} x {w} cannot be squeezed {num_scales - 1} times "
+                             f"(num_scales={num_scales})")
+        self.shape = (c, h, w)
+        self.scales = nn.ModuleList()
+        self.factored = []  # shapes of z_1, ..., z_L (one sample each)
+        for i in range(num_scales):
+            last = i == num_scales - 1
+            self.scales.append(_Scale(c, h, w, hidden, num_blocks, last, norm))
+            if not last:
+                c, h, w, hidden = 2 * c, h // 2, w // 2, 2 * hidden
+                self.factored.append((c, h, w))  # half of the 4C squeezed channels
+        self.factored.append((c, h, w))
+
+    def forward(self, x):
+        """``(z, log_det)``: the flattened latent ``N x CHW`` and the
+        log-determinant of each sample."""
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.shape:
+            raise ValueError(f"x must have shape N x {self.shape}, "
+                             f"got {tuple(x.shape)}")
+        zs = []
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        log_det = x.new_zeros(x.shape[0], dtype=dtype)
+        h = x
+        for scale in self.scales:
+            h, ld = scale(h)
+            log_det = log_det + ld
+            if not scale.last:
+                z_i, h = h.chunk(2, dim=1)
+                zs.append(z_i.reshape(x.shape[0], -1))
+        zs.append(h.reshape(x.shape[0], -1))
+        return torch.cat(zs, dim=1), log_det
+
+    def inverse(self, z):
+        """``x = f^-1(z)`` for a flattened latent ``N x CHW`` (undoes the factor-out, then each scale)."""
+        if z.ndim != 2 or z.shape[1] != self.num_dims:
+            raise ValueError(f"z must have shape N x {self.num_dims}, got {tuple(z.shape)}")
+        sizes = [math.prod(s) for s in self.factored]
+        parts = [p.reshape((z.shape[0],) + s) for p, s in zip(z.split(sizes, dim=1), self.factored)]
+        h = parts[-1]
+        for i in reversed(range(len(self.scales))):
+            scale = self.scales[i]
+            if not scale.last:
+                h = torch.cat([parts[i], h], dim=1)
+            h = scale.inverse(h)
+        return h
+
+
+def make_realnvp(shape, **kwargs) -> _Flow:
+    """A RealNVP for data of one sample's ``shape``: ``(C, H, W)`` gives the multi-scale
+    :class:`RealNVP` (kwargs: ``num_scales, hidden, num_blocks, norm``); ``(D,)`` gives a
+    :class:`CouplingStack` with alternating masks (kwargs: ``num_couplings, hidden, num_layers,
+    norm``)."""
+    shape = tuple(shape)
+    if len(shape) == 3:
+        return RealNVP(shape, **kwargs)
+    if len(shape) == 1:
+        return CouplingStack(shape[0], **kwargs)
+    raise ValueError(f"shape must be (C, H, W) or (D,), got {shape}")
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+def dequantize(x: torch.Tensor, levels: int = 256, generator=None) -> torch.Tensor:
+    """Uniform dequantisation: pixel values ``k / (levels - 1)`` in [0, 1] become
+    ``(k + u) / levels`` with ``u ~ U[0, 1)``, a continuous variable in [0, 1)."""
+    _positive_int("levels", levels)
+    if x.numel() and (x.min() < 0 or x.max() > 1):
+        raise ValueError(f"x must lie in [0, 1], got values in [{x.min().item():.3g}, "
+                         f"{x.max().item():.3g}]")
+    k = torch.round(x * (levels - 1))
+    u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return (k + u) / levels
+
+
+def logit_transform(x: torch.Tensor, alpha: float = 0.05):
+    """``y = logit(p)``, ``p = alpha + (1 - 2 alpha) x``, for ``x`` in
+    [0, 1], and its log-det per sample,
+    ``sum(log(1 - 2 alpha) - log p - log(1 - p))``.
+
+    Squeezing into ``[alpha, 1 - alpha]`` keeps the logit finite."""
+    if not 0.0 < alpha < 0.5:
+        raise ValueError(f"alpha must be in (0, 0.5), got {alpha}")
+    p = alpha + (1 - 2 * alpha) * x
+    y = torch.log(p) - torch.log1p(-p)
+    terms = math.log(1 - 2 * alpha) - torch.log(p) - torch.log1p(-p)
+    return y, _flat_sum(terms)
+
+
+def inverse_logit_transform(y: torch.Tensor, alpha: float = 0.05) -> torch.Tensor:
+    """The inverse of :func:`logit_transform`: ``x = (sigmoid(y) - alpha) / (1 - 2 alpha)``."""
+    if not 0.0 < alpha < 0.5:
+        raise ValueError(f"alpha must be in (0, 0.5), got {alpha}")
+    return (torch.sigmoid(y) - alpha) / (1 - 2 * alpha)
+
+
+def bits_per_dim(log_prob: torch.Tensor, num_dims: int,
+                 levels: int = 256) -> torch.Tensor:
+    """Bits per dimension in the discrete-data convention.
+
+    ``log_prob`` is the log-density (nats) of dequantised data scaled to
+    [0, 1]. On the original scale of ``levels`` integer values each
+    dimension's density is ``levels`` times smaller, so
+    ``bpd = (-log_prob / num_dims + log(levels)) / log 2``: a uniform
+    density on [0, 1] gives exactly ``log2(levels)``, 8 bits for 256.
+    """
+    _positive_int("num_dims", num_dims)
+    _positive_int("levels", levels)
+    return (-log_prob / num_dims + math.log(levels)) / math.log(2)
+
+
+def image_log_prob(flow: _Flow, x: torch.Tensor, alpha: float = 0.05,
+                   generator=None):
+    """Log-density (nats) of images ``x`` in [0, 1]: dequantise, apply
+    the logit transform, then the flow; both log-dets add up."""
+    x = dequantize(x, generator=generator)
+    y, ld_logit = logit_transform(x, alpha)
+    return flow.log_prob(y) + ld_logit
+
+
+def images_from_latent(flow: _Flow, z: torch.Tensor, alpha: float = 0.05) -> torch.Tensor:
+    """Images in [0, 1] for latents ``z``: ``f^-1`` then the inverse logit, clamped."""
+    with torch.no_grad():
+        return inverse_logit_transform(flow.inverse(z), alpha).clamp(0, 1)
+
+
+def manifold_latents(z: torch.Tensor, steps: int = 9) -> torch.Tensor:
+    """Eq. 19 of the paper: for four latents ``z (4 x D)``, the ``steps x steps`` grid
+    ``cos(phi)(cos(phi') z1 + sin(phi') z2) + sin(phi)(cos(phi') z3 + sin(phi') z4)``,
+    ``phi, phi'`` in [0, pi/2]; rows follow ``phi``, columns ``phi'``; shape ``steps^2 x D``."""
+    if z.ndim != 2 or z.shape[0] != 4:
+        raise ValueError(f"z must have shape 4 x D, got {tuple(z.shape)}")
+    _positive_int("steps", steps)
+    angles = torch.linspace(0, math.pi / 2, steps, device=z.device, dtype=z.dtype)
+    c, s = angles.cos().view(-1, 1, 1), angles.sin().view(-1, 1, 1)   # phi (rows)
+    c2, s2 = angles.cos().view(1, -1, 1), angles.sin().view(1, -1, 1)  # phi' (columns)
+    grid = c * (c2 * z[0] + s2 * z[1]) + s * (c2 * z[2] + s2 * z[3])
+    return grid.reshape(steps * steps, z.shape[1])
+
+
+# --------------------------------------------------------------------------- the 2-D toy explorer
+
+def density_grid(flow: _Flow, limits=(-2.0, 3.0, -1.5, 2.0), resolution: int = 120):
+    """``exp(log p)`` of a 2-D flow on a regular grid: ``(xs, ys, density)`` for ``imshow``."""
+    x0, x1, y0, y1 = limits
+    xs = torch.linspace(x0, x1, resolution)
+    ys = torch.linspace(y0, y1, resolution)
+    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
+    device = next(flow.parameters()).device
+    flow.eval()
+    with torch.no_grad():
+        density = flow.log_prob(grid.to(device)).exp().reshape(resolution, resolution)
+    return xs, ys, density.cpu()
+
+
+def coupling_explorer(flows: dict, data: torch.Tensor, limits=(-2.0, 3.0, -1.5, 2.0)):
+    """A slider over trained 2-D flows keyed by their number of couplings: the learnt density
+    beside samples drawn from it, with the training data for reference."""
+    import ipywidgets as W
+
+    if not flows:
+        raise ValueError("flows must hold at least one trained flow")
+    keys = sorted(flows)
+    data = data.detach().cpu()
+    cache = {}
+
+    def draw(fig, k):
+        if k not in cache:
+            xs, ys, density = density_grid(flows[k], limits)
+            dev = next(flows[k].parameters()).device
+            gen = torch.Generator(device=dev).manual_seed(0)
+            samples = flows[k].sample(1000, generator=gen).cpu()
+            cache[k] = density, samples
+        density, samples = cache[k]
+        fig.clear()
+        left, right = fig.subplots(1, 2)
+        left.imshow(density.numpy(), origin="lower", extent=limits, cmap="magma", aspect="auto")
+        left.set_title(f"learnt density, {k} coupling layer{'s' if k > 1 else ''}")
+        right.scatter(data[:, 0], data[:, 1], s=2, color="0.75", label="data")
+        right.scatter(samples[:, 0], samples[:, 1], s=2, color="tab:red", label="samples")
+        right.set_xlim(limits[0], limits[1])
+        right.set_ylim(limits[2], limits[3])
+        right.set_title("samples from the flow")
+        right.legend(loc="upper right", fontsize=8, markerscale=4)
+        for ax in (left, right):
+            ax.set_xlabel("$x_1$")
+            ax.set_ylabel("$x_2$")
+        fig.tight_layout()
+
+    slider = W.SelectionSlider(options=keys, value=keys[-1], description="couplings",
+                               continuous_update=False)
+    return live_figure([slider], draw, figsize=(10, 4))
