@@ -225,3 +225,39 @@ def test_noise_repeatable_with_generator():
 def test_noise_rejects_negative_std():
     with pytest.raises(ValueError, match="std"):
         gaussian_noise(torch.zeros(1, 1, 2, 2), -0.1)
+
+
+# ----------------------------------------------------------------------------- every view op
+
+
+from dlcourse import augment  # noqa: E402
+
+
+@pytest.mark.parametrize("call, binary", [
+    (lambda x, g: random_affine(x, degrees=0, scale=(1, 1), translate=0, shear=0, generator=g), False),
+    (lambda x, g: augment.random_crop(x, scale=(1.0, 1.0), generator=g), False),
+    (lambda x, g: gaussian_noise(x, 0.0, generator=g), False),
+    (lambda x, g: augment.binarize(x, threshold=(0.3, 0.7), generator=g), True),
+    (lambda x, g: augment.make_view(x, [], generator=g), False),
+], ids=["affine", "crop", "noise", "binarize-binary", "no-ops"])
+def test_zero_magnitude_is_identity(call, binary):
+    """No rotation/shear/shift/zoom, a full-size crop, zero noise, no ops: the input comes back;
+    binarisation leaves an already binary image alone."""
+    x = torch.rand(6, 1, H, W, generator=_gen(0))
+    if binary:
+        x = (x > 0.5).float()
+    assert torch.allclose(call(x, _gen(1)), x, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(augment.VIEW_OPS))
+def test_each_view_op_keeps_shape_range_and_is_seeded(name):
+    x = torch.rand(32, 1, H, W, generator=_gen(0))
+    op = augment.VIEW_OPS[name]
+    a, b, c = op(x, _gen(5)), op(x, _gen(5)), op(x, _gen(6))
+    assert a.shape == x.shape and a.dtype == x.dtype
+    assert a.min().item() >= 0.0 and a.max().item() <= 1.0
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert not torch.allclose(a, x, atol=1e-3)  # it does change the images
+    # every image draws its own parameters: the change differs from image to image
+    change = (a - x).abs().flatten(1).mean(1)
+    assert change.std().item() > 0

@@ -1,10 +1,11 @@
-"""IIC: the loss against independent computations, the extra augmentations, the network's heads."""
+"""IIC: the loss against independent computations, the extra augmentations, the network's heads,
+the training loop, the evaluation protocol and the objective explorer."""
 import numpy as np
 import pytest
 import torch
 from scipy.stats import entropy as scipy_entropy
 
-from dlcourse import augment, info, models
+from dlcourse import augment, iic, info, models
 
 
 def _softmax(b, c, seed):
@@ -146,3 +147,134 @@ def test_iicnet_subheads_differ_and_arguments_are_checked():
     assert not torch.allclose(main[0], main[1])
     with pytest.raises(ValueError, match="num_clusters"):
         models.IICNet(num_clusters=1)
+
+
+# ---- training and evaluation (dlcourse.iic) -------------------------------------------------
+
+def test_paired_views_repeat_each_image_with_independent_transforms():
+    x = _digits(4)
+    first, second = iic.paired_views(x, repeats=3, generator=torch.Generator().manual_seed(0))
+    assert first.shape == second.shape == (12, 1, 28, 28)
+    assert torch.equal(first, x.repeat(3, 1, 1, 1))  # no first_ops: the images themselves
+    copies = second.view(3, 4, 1, 28, 28)
+    assert not torch.equal(copies[0], copies[1]) and not torch.equal(copies[1], copies[2])
+    again = iic.paired_views(x, repeats=3, generator=torch.Generator().manual_seed(0))[1]
+    assert torch.equal(second, again)
+
+
+@pytest.mark.parametrize("repeats", [0, -1, 1.5])
+def test_paired_views_rejects_bad_repeats(repeats):
+    with pytest.raises(ValueError, match="repeats"):
+        iic.paired_views(_digits(2), repeats=repeats)
+
+
+def test_subhead_losses_are_the_loss_of_each_subhead():
+    z1 = [_softmax(50, 4, s) for s in range(3)]
+    z2 = [_softmax(50, 4, s + 10) for s in range(3)]
+    losses = iic.subhead_losses(z1, z2, alpha=2.0)
+    for k in range(3):
+        assert losses[k].item() == pytest.approx(_reference(z1[k], z2[k], 2.0), abs=1e-6)
+    with pytest.raises(ValueError, match="z1 and z2"):
+        iic.subhead_losses(z1, z2[:2])
+
+
+class _Oracle(torch.nn.Module):
+    """Sub-head 0 knows each image's label (stored in a pixel) under renamed cluster ids;
+    sub-head 1 puts two labels into each of five clusters; sub-head 2 is uniform noise."""
+
+    def forward(self, x):
+        label = (x[:, 0, 0, 0] * 10).round().long()
+        perfect = torch.eye(10)[(label * 3 + 1) % 10]
+        merged = torch.eye(10)[label // 2]
+        noise = torch.softmax(torch.randn(len(x), 10, generator=torch.Generator().manual_seed(0)), 1)
+        return [perfect, merged, noise], [perfect]
+
+
+def test_evaluate_reports_the_lowest_loss_subhead_and_the_spread():
+    y = torch.arange(200) % 10
+    x = torch.zeros(200, 1, 4, 4)
+    x[:, 0, 0, 0] = y / 10
+    result = iic.evaluate(_Oracle(), x, y, ops=())
+    assert result["best_head"] == 0 and result["accuracy"] == pytest.approx(1.0)
+    # sub-head 1 gets one of each merged pair right: 0.5; noise is matched as well as it can be
+    assert result["accuracies"][1] == pytest.approx(0.5)
+    expected = np.array(result["accuracies"])
+    assert result["mean"] == pytest.approx(expected.mean())
+    assert result["std"] == pytest.approx(expected.std(ddof=1))
+    assert result["losses"][0] == pytest.approx(-np.log(10), abs=1e-5)
+    assert torch.allclose(result["joint"].diag(), torch.full((10,), 0.1), atol=1e-6)
+    with pytest.raises(ValueError, match="same length"):
+        iic.evaluate(_Oracle(), x, y[:5], ops=())
+
+
+def _tiny_net():
+    torch.manual_seed(0)
+    return models.IICNet(num_subheads=2, widths=(4, 8))
+
+
+def test_train_resumes_from_its_checkpoint_exactly(tmp_path):
+    x = _digits(32)
+    kwargs = dict(batch_size=8, repeats=2, every=2, seed=3)
+    straight = _tiny_net()
+    iic.train(straight, x, steps=4, **kwargs)
+    resumed, path = _tiny_net(), tmp_path / "iic.pt"
+    iic.train(resumed, x, steps=2, checkpoint=path, **kwargs)
+    history = iic.train(resumed, x, steps=4, checkpoint=path, **kwargs)
+    assert [r["step"] for r in history] == [2, 4]
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6)
+
+
+def test_train_records_losses_and_calls_back():
+    seen = []
+    history = iic.train(_tiny_net(), _digits(16), steps=3, batch_size=8, every=2,
+                        callback=lambda step, record: seen.append(step) or {"extra": 1.0})
+    assert seen == [2, 3] and [r["extra"] for r in history] == [1.0, 1.0]
+    assert all(np.isfinite(r["loss_main"]) and np.isfinite(r["loss_over"]) for r in history)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"steps": -1, "batch_size": 4}, "steps"),
+    ({"steps": 1, "batch_size": 0}, "batch_size"),
+    ({"steps": 1, "batch_size": 99}, "batch_size"),
+    ({"steps": 1, "batch_size": 4, "every": -1}, "every"),
+])
+def test_train_arguments_are_checked(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        iic.train(_tiny_net(), _digits(16), **kwargs)
+
+
+def test_matched_confusion_puts_a_renamed_perfect_clustering_on_the_diagonal():
+    y = torch.arange(60) % 6
+    clusters = (y * 5 + 2) % 6  # a bijection of the ids
+    counts = iic.matched_confusion(y, clusters, 6)
+    assert torch.equal(counts, torch.diag(torch.full((6,), 10)))
+    over = iic.matched_confusion(y, clusters, 9)  # extra, empty clusters come last
+    assert over.shape == (6, 9) and over[:, 6:].sum() == 0 and over.trace() == 60
+
+
+@pytest.mark.parametrize("alpha", [1.0, 3.0, 10.0])
+def test_objective_terms_on_a_balanced_diagonal_and_against_iic_loss(alpha):
+    c = 5
+    terms = iic.objective_terms(torch.eye(c, dtype=torch.float64) / c, alpha)
+    assert terms["I"] == pytest.approx(np.log(c))
+    assert terms["loss"] == pytest.approx(-(2 * alpha - 1) * np.log(c))
+    z1, z2 = _softmax(300, c, 7), _softmax(300, c, 8)
+    joint = info.joint_distribution(z1, z2)
+    assert iic.objective_terms(joint, alpha)["loss"] == pytest.approx(
+        info.iic_loss(z1, z2, alpha=alpha).item(), abs=1e-9)
+    with pytest.raises(ValueError, match="alpha"):
+        iic.objective_terms(joint, -1.0)
+
+
+def test_objective_explorer_has_a_snapshot_and_redraws():
+    import matplotlib
+    matplotlib.use("Agg")
+    from dlcourse import widgets
+
+    explorer = iic.objective_explorer(alpha=2.0)
+    assert isinstance(explorer, widgets.WithSnapshot) and explorer.png
+    alpha_slider = explorer.widget.children[0].children[0]
+    alpha_slider.value = 8.0  # redraws without error
+    with pytest.raises(ValueError, match="alpha"):
+        iic.objective_explorer(alpha=-1.0)

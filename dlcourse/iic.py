@@ -1,0 +1,243 @@
+"""Invariant Information Clustering (IIC): training on pairs of views, and its evaluation.
+
+The objective itself is :func:`dlcourse.info.iic_loss`; the network is
+:class:`dlcourse.models.IICNet`; the views come from :mod:`dlcourse.augment`. This module
+ties them together: :func:`paired_views` makes the pairs, :func:`train` optimises every
+sub-head of both heads at once, and :func:`evaluate` applies the paper's protocol (the
+sub-head with the lowest loss is the one reported, its clusters matched to the labels by the
+Hungarian algorithm), together with the mean and spread over all sub-heads.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from . import augment, info, metrics, train as training
+
+
+def paired_views(x: torch.Tensor, repeats: int = 1, ops=tuple(augment.VIEW_OPS),
+                 first_ops=(), generator: torch.Generator | None = None):
+    """Two views of every image in ``x``, each image repeated ``repeats`` times.
+
+    The first view applies ``first_ops`` (none by default: the image itself), the second
+    ``ops``; every copy draws its own random transform, so one batch holds ``repeats``
+    different pairs per image (the IIC paper repeats each image five times). Returns two
+    ``(repeats * N) x C x H x W`` tensors on the device of ``x``.
+    """
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    if x.ndim != 4:
+        raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
+    copies = x.repeat(repeats, 1, 1, 1)
+    return (augment.make_view(copies, first_ops, generator),
+            augment.make_view(copies, ops, generator))
+
+
+def subhead_losses(z1: list, z2: list, alpha: float = 1.0) -> torch.Tensor:
+    """The IIC loss of every sub-head: ``z1[k]``, ``z2[k]`` are sub-head ``k``'s outputs on
+    the two views. Returns a vector with one loss per sub-head."""
+    if len(z1) != len(z2) or not z1:
+        raise ValueError(f"z1 and z2 must be non-empty lists of equal length, "
+                         f"got {len(z1)} and {len(z2)}")
+    return torch.stack([info.iic_loss(a, b, alpha=alpha) for a, b in zip(z1, z2)])
+
+
+@torch.no_grad()
+def head_outputs(model, x: torch.Tensor, batch_size: int = 1000):
+    """``(main, over)`` sub-head probabilities of ``model`` on every image of ``x``, in
+    eval mode and in batches: two lists of ``N x k`` tensors."""
+    model.eval()
+    parts = [model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+    main = [torch.cat([p[0][k] for p in parts]) for k in range(len(parts[0][0]))]
+    over = [torch.cat([p[1][k] for p in parts]) for k in range(len(parts[0][1]))]
+    return main, over
+
+
+@torch.no_grad()
+def evaluate(model, x: torch.Tensor, y: torch.Tensor, *, ops=tuple(augment.VIEW_OPS),
+             alpha: float = 1.0, seed: int = 0, head: str = "main") -> dict:
+    """The IIC paper's evaluation of one head (``"main"`` or ``"over"``) on images ``x``
+    with labels ``y``.
+
+    Each sub-head's loss is measured on one pair per image (the image and one view made with
+    ``ops``); the sub-head with the lowest loss is *the* model's answer, since choosing it
+    needs no labels. Its clusters are matched one-to-one to the labels (Hungarian algorithm)
+    for the accuracy. Also returned: the accuracy of every sub-head, their mean and standard
+    deviation, the chosen sub-head's joint ``P`` on the pairs and its cluster of every image.
+    """
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    if head not in ("main", "over"):
+        raise ValueError(f"head must be 'main' or 'over', got {head!r}")
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    first, second = paired_views(x, ops=ops, generator=generator)
+    pick = 0 if head == "main" else 1
+    main1, main2 = head_outputs(model, first)[pick], head_outputs(model, second)[pick]
+    losses = subhead_losses(main1, main2, alpha=alpha).cpu()
+    accuracies = torch.tensor([metrics.cluster_accuracy(y, z.argmax(1)) for z in main1])
+    best = int(losses.argmin())
+    std = accuracies.std().item() if len(accuracies) > 1 else 0.0
+    return {"accuracy": accuracies[best].item(), "best_head": best,
+            "mean": accuracies.mean().item(), "std": std,
+            "accuracies": accuracies.tolist(), "losses": losses.tolist(),
+            "joint": info.joint_distribution(main1[best], main2[best]).cpu(),
+            "clusters": main1[best].argmax(1).cpu()}
+
+
+def matched_confusion(y, clusters, num_clusters: int) -> torch.Tensor:
+    """Counts of (true label, cluster) with the clusters reordered so that column ``i`` is
+    the cluster the Hungarian matching assigns to label ``i`` (unmatched clusters follow);
+    a perfect clustering is then diagonal."""
+    from scipy.optimize import linear_sum_assignment
+
+    counts = metrics.confusion(y, clusters, num_pred=num_clusters)
+    rows, cols = linear_sum_assignment(counts.numpy(), maximize=True)
+    order = list(cols[rows.argsort()])
+    order += [c for c in range(num_clusters) if c not in order]
+    return counts[:, order]
+
+
+def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int = 1,
+          alpha: float = 1.0, lr: float = 1e-3, ops=tuple(augment.VIEW_OPS), first_ops=(),
+          seed: int = 0, callback=None, every: int = 0, checkpoint=None,
+          amp: bool | None = None, desc: str = "IIC") -> list[dict]:
+    """Train ``model`` (an :class:`~dlcourse.models.IICNet`) on images ``x`` by IIC.
+
+    Every step draws ``batch_size`` images (a fresh permutation each pass), makes ``repeats``
+    pairs of each with :func:`paired_views`, runs both views through the network in one
+    batch (so batch norm sees both) and minimises the mean IIC loss over the sub-heads of the
+    main head plus that of the overclustering head, as the source article does, with Adam.
+    Every ``every`` steps (and after the last) ``callback(step, record)`` may add numbers to
+    the step's record (an evaluation, a snapshot). With ``checkpoint`` set, the state is saved
+    atomically at each of those points and a later call resumes from it. Mixed precision on
+    CUDA (``train.autocast_for``); the loss itself is computed in float32.
+    """
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    if not 1 <= batch_size <= len(x):
+        raise ValueError(f"batch_size must be in [1, {len(x)}], got {batch_size}")
+    if every < 0:
+        raise ValueError(f"every must be >= 0, got {every}")
+    device = x.device
+    use_amp = device.type == "cuda" if amp is None else amp
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    order_gen = torch.Generator().manual_seed(seed)
+    view_gen = torch.Generator(device=device).manual_seed(seed + 1)
+    history, start, order = [], 0, torch.empty(0, dtype=torch.long)
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = training.load_checkpoint(checkpoint, map_location=device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        order_gen.set_state(state["order_gen"].cpu())
+        view_gen.set_state(state["view_gen"].to(view_gen.get_state().device))
+        history, start, order = state["history"], state["step"], state["order"]
+    bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps,
+               disable=training.progress_disabled())
+    began, running = time.perf_counter(), []
+    for step in bar:
+        if len(order) < batch_size:  # a new pass over the images
+            order = torch.randperm(len(x), generator=order_gen)
+        index, order = order[:batch_size].to(device), order[batch_size:]
+        model.train()
+        first, second = paired_views(x[index], repeats, ops, first_ops, view_gen)
+        n = len(first)
+        with training.autocast_for(device, use_amp):
+            main, over = model(torch.cat([first, second]))
+        loss_main = subhead_losses([z[:n] for z in main], [z[n:] for z in main], alpha).mean()
+        loss_over = subhead_losses([z[:n] for z in over], [z[n:] for z in over], alpha).mean()
+        loss = loss_main + loss_over
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        running.append(torch.stack([loss_main.detach(), loss_over.detach()]))
+        last = step == steps - 1
+        if (every and (step + 1) % every == 0) or last:
+            mean = torch.stack(running).mean(0).tolist()
+            record = {"step": step + 1, "loss_main": mean[0], "loss_over": mean[1],
+                      "seconds": time.perf_counter() - began}
+            running = []
+            if callback is not None:
+                record.update(callback(step + 1, record) or {})
+                model.train()
+            history.append(record)
+            bar.set_postfix(loss=f"{mean[0]:.3f}")
+            if checkpoint is not None:
+                training.save_checkpoint(checkpoint, {
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "order_gen": order_gen.get_state(), "view_gen": view_gen.get_state(),
+                    "history": history, "step": step + 1, "order": order.cpu()})
+    model.eval()
+    return history
+
+
+def objective_terms(joint: torch.Tensor, alpha: float = 1.0) -> dict:
+    """The terms of the article's objective on a joint matrix ``P``: ``H(X)``, ``H(Y)``,
+    ``H(X,Y)``, the mutual information and the loss ``-alpha H(X) - alpha H(Y) + H(X,Y)``
+    (the same number :func:`dlcourse.info.iic_loss` gives when ``P`` has no zero entries)."""
+    if alpha < 0:
+        raise ValueError(f"alpha must be >= 0, got {alpha}")
+    h_x, h_y = info.entropy(joint.sum(1)).item(), info.entropy(joint.sum(0)).item()
+    h_xy = info.entropy(joint.flatten()).item()
+    return {"H(X)": h_x, "H(Y)": h_y, "H(X,Y)": h_xy, "I": h_x + h_y - h_xy,
+            "loss": -alpha * (h_x + h_y) + h_xy}
+
+
+def _draw_objective(fig, alpha: float, dependence: float, skew: float,
+                    num_clusters: int) -> None:
+    from . import plot, widgets
+
+    fig.clear()
+    left, middle, right = fig.subfigures(1, 3, width_ratios=(1, 1.1, 1.1))
+    joint = widgets.morph_joint(dependence, skew, num_clusters)
+    plot.joint_with_marginals(joint, fig=left, title="toy joint P")
+    terms = objective_terms(joint, alpha)
+    ax = middle.add_subplot(111)
+    names = ["alpha H(X)", "alpha H(Y)", "- H(X,Y)", "- loss"]
+    values = [alpha * terms["H(X)"], alpha * terms["H(Y)"], -terms["H(X,Y)"], -terms["loss"]]
+    colours = ["tab:green", "tab:orange", "tab:gray", "tab:red"]
+    ax.barh(range(4)[::-1], values, color=colours)
+    ax.set_yticks(range(4)[::-1], names)
+    ax.axvline(0, color="k", linewidth=0.8)
+    ax.set_xlabel("nats")
+    ax.set_title(f"alpha = {alpha:g}: I = {terms['I']:.3f}, loss = {terms['loss']:.2f}",
+                 fontsize=10)
+    ax = right.add_subplot(111)
+    skews = torch.linspace(0, 2, 41)
+    for a, style in ((1.0, dict(color="k", linestyle=":")), (alpha, dict(color="tab:red"))):
+        curve = [objective_terms(widgets.morph_joint(dependence, float(s), num_clusters), a)
+                 for s in skews]
+        rise = [c["loss"] - curve[0]["loss"] for c in curve]
+        ax.plot(skews, rise, label=f"alpha = {a:g}", **style)
+    ax.axvline(skew, color="tab:blue", linewidth=1)
+    ax.set_xlabel("marginal skew")
+    ax.set_ylabel("loss minus loss at skew 0")
+    ax.set_title("the price of uneven clusters", fontsize=10)
+    ax.legend(fontsize=8)
+
+
+def objective_explorer(alpha: float = 1.0, num_clusters: int = 5):
+    """Sliders for ``alpha``, the dependence and the marginal skew of a toy joint
+    (:func:`dlcourse.widgets.morph_joint`); redraws ``P``, the objective's terms and how the
+    loss grows with uneven clusters for this ``alpha`` against ``alpha = 1``."""
+    import ipywidgets as W
+
+    from . import widgets
+
+    if alpha < 0:
+        raise ValueError(f"alpha must be >= 0, got {alpha}")
+    style = {"description_width": "initial"}
+    controls = [
+        W.FloatSlider(value=alpha, min=0.0, max=10.0, step=0.5, description="alpha",
+                      style=style, continuous_update=False),
+        W.FloatSlider(value=0.8, min=0.0, max=1.0, step=0.05, description="dependence d",
+                      style=style, continuous_update=False),
+        W.FloatSlider(value=0.5, min=0.0, max=2.0, step=0.1, description="marginal skew",
+                      style=style, continuous_update=False)]
+    return widgets.live_figure(
+        controls, lambda fig, a, d, s: _draw_objective(fig, a, d, s, num_clusters),
+        figsize=(13, 3.8))
