@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CHAPTER ?=
 PROFILE ?= quick
 
-.PHONY: install book test unit execute student clean
+.PHONY: install book test unit execute student clean colab
 
 install: $(STAMP)
 
@@ -31,7 +31,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests -q
 	DLCOURSE_PROFILE=smoke TQDM_DISABLE=1 OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest --nbval-lax -q -p no:cacheprovider chapters/*.ipynb
 	$(BIN)/python tools/notebooks.py check
+	$(BIN)/python tools/colab.py check
 	$(MAKE) book
+	$(BIN)/python tools/colab.py e2e
 	$(BIN)/python tools/check_pages.py --screenshots _build/screenshots
 
 unit: $(STAMP)
@@ -41,6 +43,10 @@ unit: $(STAMP)
 execute: $(STAMP)
 	@test -n "$(CHAPTER)" || { echo "usage: make execute CHAPTER=01_mutual_information PROFILE=quick"; exit 2; }
 	$(BIN)/python tools/notebooks.py execute chapters/$(CHAPTER).md --profile $(PROFILE)
+
+## make colab: regenerate colab/NN_slug.ipynb (the notebooks the launch button opens) from the chapters.
+colab: $(STAMP)
+	$(BIN)/python tools/colab.py build
 
 ## make student: the notebooks without solutions, for a class, in _build/student/.
 student: $(STAMP)

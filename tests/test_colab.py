@@ -1,0 +1,199 @@
+"""The Colab launch: wheels of the exact code, the generated notebooks, the launch link, the install cell.
+
+The end-to-end run on the built site (serve, fresh environment, execute chapter 01) is
+``python tools/colab.py e2e``, a step of ``make test`` after the book build.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import colab  # noqa: E402
+import colab_e2e  # noqa: E402
+import colab_launch  # noqa: E402
+
+
+def independent_code_hash(package_dir: Path) -> str:
+    """The documented definition: SHA-256 over 'dlcourse/<name>.py' NUL bytes, files sorted by name."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(package_dir).glob("*.py"), key=lambda p: p.stem):
+        digest.update(f"dlcourse/{path.name}".encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    return colab.build_wheel(ROOT, tmp_path_factory.mktemp("wheels"))
+
+
+def test_wheel_carries_the_code_its_name_says(wheel):
+    library_hash = independent_code_hash(ROOT / "dlcourse")
+    assert wheel.name == f"dlcourse-0.1.0+{library_hash[:12]}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        for path in (ROOT / "dlcourse").glob("*.py"):
+            assert archive.read(f"dlcourse/{path.name}") == path.read_bytes()
+        dist_info = f"dlcourse-0.1.0+{library_hash[:12]}.dist-info"
+        metadata = archive.read(f"{dist_info}/METADATA").decode()
+        assert f"Version: 0.1.0+{library_hash[:12]}" in metadata
+        assert "Requires-Dist: torch>=2.3" in metadata
+        assert "Tag: py3-none-any" in archive.read(f"{dist_info}/WHEEL").decode()
+        rows = list(csv.reader(io.StringIO(archive.read(f"{dist_info}/RECORD").decode())))
+        assert sorted(row[0] for row in rows) == sorted(names)
+        for name, digest, size in rows:
+            if name.endswith("RECORD"):
+                continue
+            data = archive.read(name)
+            expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            assert (digest, int(size)) == (f"sha256={expected}", len(data))
+
+
+def test_wheel_is_deterministic(wheel, tmp_path):
+    assert colab.build_wheel(ROOT, tmp_path).read_bytes() == wheel.read_bytes()
+
+
+def test_pip_installs_the_wheel_and_the_installed_code_hashes_the_same(wheel, tmp_path):
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                    "--disable-pip-version-check", "--target", str(target), str(wheel)], check=True)
+    assert independent_code_hash(target / "dlcourse") == independent_code_hash(ROOT / "dlcourse")
+    assert colab.code_hash_of(target / "dlcourse") == independent_code_hash(ROOT / "dlcourse")
+
+
+def test_bad_hashes_are_rejected():
+    for bad in ("", "abc", "G" * 64, None, "A" * 64):
+        with pytest.raises(ValueError, match="library_hash"):
+            colab.wheel_version("0.1.0", bad)
+
+
+def test_commit_for_hash_finds_a_commit_with_that_code():
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode:
+        pytest.skip("not a git checkout")
+    head_tree = colab._git("rev-parse", "HEAD:dlcourse").strip()
+    with __import__("tempfile").TemporaryDirectory() as tmp:
+        head_hash = independent_code_hash(colab.export_commit("HEAD", Path(tmp)) / "dlcourse")
+    commit = colab.commit_for_hash(head_hash)
+    assert colab._git("rev-parse", f"{commit}:dlcourse").strip() == head_tree
+    assert colab.commit_for_hash("0" * 64) is None
+
+
+def chapter(library_hash="ab" * 32):
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A chapter"),
+        nbformat.v4.new_code_cell('# Colab only: install dlcourse at the version this notebook was run with.\n'
+                                  'import sys'),
+        nbformat.v4.new_code_cell("print(1 + 1)", execution_count=1,
+                                  outputs=[nbformat.v4.new_output("stream", text="2\n")]),
+    ])
+    notebook.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                         "dlcourse": {"library_hash": library_hash, "profile": "quick"}}
+    return notebook
+
+
+CONFIG = {"book_url": "https://example.org/book/", "repo_url": "https://github.com/o/r", "branch": "main"}
+
+
+def test_colab_notebook_starts_with_the_install_cell_and_keeps_the_outputs():
+    source = chapter()
+    made = colab.colab_notebook(source, config=CONFIG, base_version="0.1.0", ref="c0ffee", bibliography={})
+    install = made.cells[0].source
+    assert f'LIBRARY_HASH = "{"ab" * 32}"' in install
+    assert "https://example.org/book/_static/wheels/dlcourse-0.1.0+abababababab-py3-none-any.whl" \
+        in install.replace('BOOK.rstrip("/") + "/', "https://example.org/book/")
+    assert 'SOURCE = "git+https://github.com/o/r@c0ffee"' in install
+    assert "\nUSE_DRIVE = False" in install
+    compile(install, "install", "exec")
+    # the chapter's former install cell is gone, everything else is there with its outputs
+    assert [c.source for c in made.cells[1:]] == [source.cells[0].source, source.cells[2].source]
+    assert made.cells[2].outputs == source.cells[2].outputs
+    assert made.metadata["accelerator"] == "GPU" and made.metadata["colab"]["provenance"] == []
+    assert made.metadata["dlcourse"]["library_hash"] == "ab" * 32
+    unexecuted = chapter()
+    del unexecuted.metadata["dlcourse"]
+    with pytest.raises(ValueError, match="library_hash"):
+        colab.colab_notebook(unexecuted, config=CONFIG, base_version="0.1.0", ref="main", bibliography={})
+
+
+def small_book(tmp_path) -> Path:
+    root = tmp_path / "book"
+    (root / "chapters").mkdir(parents=True)
+    (root / "book").mkdir()
+    (root / "book" / "references.bib").write_text("")
+    shutil.copy(ROOT / "_config.yml", root)
+    shutil.copy(ROOT / "pyproject.toml", root)
+    shutil.copytree(ROOT / "dlcourse", root / "dlcourse", ignore=shutil.ignore_patterns("__pycache__"))
+    nbformat.write(chapter(), root / "chapters" / "01_a.ipynb")
+    return root
+
+
+def test_build_then_check_and_check_sees_any_change(tmp_path):
+    root = small_book(tmp_path)
+    assert colab.problems(root) == ["colab/01_a.ipynb is missing: run python tools/colab.py build"]
+    colab.build(root)
+    first = (root / "colab" / "01_a.ipynb").read_text()
+    assert colab.problems(root) == []
+    colab.build(root)
+    assert (root / "colab" / "01_a.ipynb").read_text() == first  # deterministic
+    (root / "colab" / "01_a.ipynb").write_text(first.replace("A chapter", "Another chapter"))
+    assert colab.problems(root) == ["colab/01_a.ipynb is out of date: run python tools/colab.py build"]
+    (root / "colab" / "09_gone.ipynb").write_text(first)
+    assert "colab/09_gone.ipynb has no executed chapter: delete it" in colab.problems(root)
+
+
+def test_site_config_requires_both_addresses(tmp_path):
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://github.com/o/r\n")
+    with pytest.raises(ValueError, match="html.baseurl"):
+        colab.site_config(tmp_path)
+    assert colab.site_config(ROOT)["repo_url"] == "https://github.com/dlcourse/dlcourse"
+
+
+def test_launch_button_points_at_the_colab_notebook():
+    base = "https://colab.research.google.com"
+    theme_url = f"{base}/github/dlcourse/dlcourse/blob/main/chapters/01_mutual_information.ipynb"
+    assert colab_launch.colab_url(theme_url, base) == \
+        f"{base}/github/dlcourse/dlcourse/blob/main/colab/01_mutual_information.ipynb"
+    binder = "https://mybinder.org/v2/gh/dlcourse/dlcourse/main?urlpath=tree/chapters/01_mutual_information.ipynb"
+    assert colab_launch.colab_url(binder, base) == binder
+    intro = f"{base}/github/dlcourse/dlcourse/blob/main/book/intro.ipynb"
+    assert colab_launch.colab_url(intro, base) == intro
+    buttons = [{"type": "group", "buttons": [{"type": "link", "url": theme_url}, {"type": "link", "url": binder}]}]
+    missing = []
+    colab_launch._rewrite(buttons, base, missing)
+    assert missing == [] and buttons[0]["buttons"][0]["url"].endswith("/blob/main/colab/01_mutual_information.ipynb")
+    assert buttons[0]["buttons"][1]["url"] == binder
+
+
+@pytest.fixture(scope="module")
+def fresh_python(tmp_path_factory):
+    return colab_e2e.fresh_environment(tmp_path_factory.mktemp("venv") / "venv")
+
+
+def test_install_cell_offline_prints_one_line_and_no_trace(fresh_python):
+    assert colab_e2e.run_cell(fresh_python, "import dlcourse", colab_e2e.clean_env()).returncode != 0
+    cell = colab.install_cell("ab" * 32, "0.1.0", CONFIG, "main").source
+    result = colab_e2e.run_cell(fresh_python, cell, colab_e2e.clean_env(DLCOURSE_BOOK_URL="http://127.0.0.1:9/"))
+    lines = result.stdout.strip().splitlines()
+    assert result.returncode == 0 and "Traceback" not in result.stdout + result.stderr, result
+    assert len(lines) == 1 and lines[0].startswith("dlcourse could not be installed ("), lines
+    assert "http://127.0.0.1:9/_static/wheels/dlcourse-0.1.0+abababababab-py3-none-any.whl opens" in lines[0]
+
+
+def test_install_cell_does_nothing_outside_colab(fresh_python):
+    env = colab_e2e.clean_env(DLCOURSE_BOOK_URL="http://127.0.0.1:9/")
+    hide_colab = "import sys; sys.modules['google.colab'] = None\n"  # `import google.colab` now fails
+    cell = colab.install_cell("ab" * 32, "0.1.0", CONFIG, "main").source
+    result = colab_e2e.run_cell(fresh_python, hide_colab + cell, env)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
