@@ -47,19 +47,7 @@ OLD_INSTALL_CELL = "# Colab only: install dlcourse"  # the chapters' former firs
 # A fixed time stamp inside the wheels: the same code gives the same bytes.
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
-try:  # D2's MyST-to-Colab converter; until it lands the prose passes through unchanged
-    from colab_markdown import convert_notebook, load_bibliography
-except ModuleNotFoundError as error:
-    if error.name != "colab_markdown":
-        raise
-
-    def load_bibliography(path) -> dict:
-        """Placeholder until tools/colab_markdown.py exists: no references."""
-        return {}
-
-    def convert_notebook(nb, *, bibliography, book_url):
-        """Placeholder until tools/colab_markdown.py exists: an unchanged copy."""
-        return copy.deepcopy(nb)
+from colab_markdown import convert_notebook, load_bibliography, page_titles  # noqa: E402
 
 
 # ---------------------------------------------------------------- configuration
@@ -284,13 +272,15 @@ def install_cell(library_hash: str, base_version: str, config: dict, ref: str) -
 
 
 def colab_notebook(chapter: nbformat.NotebookNode, *, config: dict, base_version: str, ref: str,
-                   bibliography: dict) -> nbformat.NotebookNode:
+                   bibliography: dict, page: str = "chapters/",
+                   doc_titles: dict | None = None) -> nbformat.NotebookNode:
     """A chapter's executed notebook, readable in Colab and headed by the install cell."""
     library_hash = chapter.metadata.get("dlcourse", {}).get("library_hash")
     if not library_hash:
         raise ValueError("chapter metadata must record dlcourse.library_hash (execute it with "
                          "tools/notebooks.py), got none")
-    converted = convert_notebook(chapter, bibliography=bibliography, book_url=config["book_url"])
+    converted = convert_notebook(chapter, bibliography=bibliography, book_url=config["book_url"],
+                                 page=page, doc_titles=doc_titles)
     cells = [cell for cell in converted.cells
              if not (cell.cell_type == "code" and cell.source.startswith(OLD_INSTALL_CELL))]
     notebook = nbformat.v4.new_notebook(cells=[install_cell(library_hash, base_version, config, ref)] + cells)
@@ -310,6 +300,7 @@ def generate(root: Path = ROOT) -> dict[Path, str]:
     config = site_config(root)
     base_version = project_metadata((root / "pyproject.toml").read_text(encoding="utf-8"))["version"]
     bibliography = load_bibliography(root / "book" / "references.bib")
+    titles = page_titles(root)
     refs: dict[str, str] = {}
     out = {}
     for path in sorted((root / "chapters").glob("[0-9][0-9]_*.ipynb")):
@@ -319,7 +310,8 @@ def generate(root: Path = ROOT) -> dict[Path, str]:
             # uncommitted code has no commit yet: the branch, and the hash check says if it differs
             refs[library_hash] = commit_for_hash(library_hash, root) or config["branch"]
         notebook = colab_notebook(chapter, config=config, base_version=base_version,
-                                  ref=refs.get(library_hash, config["branch"]), bibliography=bibliography)
+                                  ref=refs.get(library_hash, config["branch"]), bibliography=bibliography,
+                                  page=f"chapters/{path.stem}", doc_titles=titles)
         out[root / "colab" / path.name] = render(notebook)
     return out
 
