@@ -194,7 +194,7 @@ def row(claim: dict, profile: str, notebook: dict, datasets: dict) -> dict:
               "budget": "", "verdict": NOT_RUN, "why": ""}
     executed = meta.get("profile")
     if executed != profile:
-        result["why"] = (f"the page shows the {executed} profile" if executed
+        result["why"] = (f"the notebook holds {executed}-profile outputs" if executed
                          else "the notebook has no provenance")
         return result
     if claim.get("pending_glue"):
@@ -217,7 +217,7 @@ def row(claim: dict, profile: str, notebook: dict, datasets: dict) -> dict:
     if not math.isnan(ours):
         result["ours"], result["spread"] = ours, spread
     run = meta.get("runs", {}).get(profile, {})
-    result["run"] = ", ".join(str(run[k]) for k in ("device", "date") if k in run)
+    result["run"] = str(run.get("device", ""))
     if relation == "stand-in" and not claim["transfers"]:
         result["why"] = f"not on {claim_data['name']}: this run used a stand-in"
         return result
@@ -252,11 +252,15 @@ def rows(claims_path: Path, chapters_dir: Path, note_dependency=lambda path: Non
 
 
 def markdown_lines(table: list[dict]) -> list[str]:
-    """The scoreboard as a MyST table (citations with {cite}, links with {doc} or {ref})."""
-    lines = ["| claim | source | published | this course | profile, data, budget | verdict | shown in |",
-             "| --- | --- | ---: | ---: | --- | --- | --- |"]
+    """The scoreboard as MyST: per chapter a link ({doc}) and a table; citations with {cite}."""
+    lines, chapter, previous = [], None, None
     for r in table:
         c = r["claim"]
+        if c["chapter"] != chapter:
+            chapter = c["chapter"]
+            lines += ["", f"**{{doc}}`/chapters/{chapter}`**", "",
+                      "| claim and source | published | this course | profile, data, budget | verdict |",
+                      "| --- | ---: | ---: | --- | --- |"]
         digits = c.get("digits", 1)
         unit = c["unit"]
         published = _number(c["published"], max(digits, _decimals(c["published"])))
@@ -270,15 +274,17 @@ def markdown_lines(table: list[dict]) -> list[str]:
             if r["spread"]:
                 ours += f" ± {_number(r['spread'], digits)}"
             ours += f" {unit}"
-            ours += f" <br>({c.get('spread_means', '')})" if c.get("spread_means") else ""
+            ours += f" <br>({c['spread_means']})" if c.get("spread_means") else ""
         where = "; ".join(x for x in (f"`{r['profile']}`", r.get("run", ""), r["data"],
                                       r["budget"]) if x)
-        link = (f"{{ref}}`{c['ref']}`" if c.get("ref")
-                else f"{{doc}}`/chapters/{c['chapter']}`")
+        claim = f"{c['claim']} {{cite}}`{','.join(c['cite'])}`"
+        if c.get("ref"):
+            claim += f" (see {{ref}}`{c['ref']}`)"
+        if previous == c["id"]:  # the same claim at another profile: say so rather than repeat it
+            claim = "(same claim)"
+        previous = c["id"]
         verdict_cell = f"**{r['verdict']}**" + (f" <br>{r['why']}" if r["why"] else "")
-        source = f"{{cite}}`{','.join(c['cite'])}`"
-        lines.append("| " + " | ".join([c["claim"], source, published, ours, where,
-                                        verdict_cell, link]) + " |")
+        lines.append("| " + " | ".join([claim, published, ours, where, verdict_cell]) + " |")
     return lines
 
 
