@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import functools
 import gzip
+import math
 import os
+import pickle
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,17 @@ CLASS_NAMES = {
     "iris": ["setosa", "versicolor", "virginica"],
 }
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+CIFAR10_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
+CIFAR10_BATCH_ROWS = 10_000  # images in every batch file of the official python version
+# IDX type codes (the third byte of the magic number) and their big-endian numpy types
+IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+# how to get a dataset by hand, beyond the folder DLCOURSE_DATA
+HOW_TO_GET = {
+    "fashion-mnist": f"install the Debian package dataset-fashion-mnist (apt-get install "
+                     f"dataset-fashion-mnist puts the IDX files in {DEBIAN_FASHION_MNIST}), or put the "
+                     f"four IDX files (train-images-idx3-ubyte.gz, ...) in DLCOURSE_DATA/fashion-mnist, "
+                     f"or let torchvision.datasets.FashionMNIST download them on a machine with network",
+}
 _SPLIT_SEED = 0  # the fixed seed of the 80/20 split for sets without an official one
 
 
@@ -96,25 +110,72 @@ def _stratified_split(x: np.ndarray, y: np.ndarray, split: str):
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (the MNIST format), gzipped or not."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
-    ndim = raw[3]
+    """Read an IDX file (the MNIST format), gzipped or not, checking it is whole.
+
+    A wrong magic number, an unknown type code, or a size that disagrees with the dimensions in
+    the header (a truncated download) raises :class:`DatasetUnavailableError` naming the file.
+    """
+    path = Path(path)
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (EOFError, OSError, zlib.error) as error:  # truncated or corrupt gzip stream
+        raise DatasetUnavailableError(_damaged_message(path, f"{type(error).__name__}: {error}")) from None
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in IDX_TYPES or raw[3] == 0:
+        raise DatasetUnavailableError(_damaged_message(
+            path, f"magic number {raw[:4].hex() or 'missing'} is not an IDX header "
+                  f"(00 00, a type code among {[hex(t) for t in IDX_TYPES]}, a dimension count >= 1)"))
+    ndim, dtype = raw[3], np.dtype(IDX_TYPES[raw[2]])
+    offset = 4 + 4 * ndim
+    if len(raw) < offset:
+        raise DatasetUnavailableError(_damaged_message(path, f"the file ends inside its header ({len(raw)} bytes)"))
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    needed = math.prod(shape) * dtype.itemsize
+    if len(raw) - offset != needed:
+        state = "truncated" if len(raw) - offset < needed else "followed by extra bytes"
+        raise DatasetUnavailableError(_damaged_message(
+            path, f"{state}: dimensions {' x '.join(map(str, shape))} need {needed:,} data bytes, "
+                  f"the file holds {len(raw) - offset:,}"))
+    array = np.frombuffer(raw, dtype=dtype, offset=offset).reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=False)  # native byte order for torch
 
 
 def _find_idx(folders, split: str):
-    """First folder holding both IDX files of ``split`` (gzipped or not), else ``None``."""
+    """First folder holding both IDX files of ``split`` (gzipped or not), else ``None``.
+
+    A folder that holds one of the two files but not the other is a half-copied dataset: an error.
+    """
     stem = "train" if split == "train" else "t10k"
     for folder in folders:
-        for suffix in (".gz", ""):
-            images = folder / f"{stem}-images-idx3-ubyte{suffix}"
-            labels = folder / f"{stem}-labels-idx1-ubyte{suffix}"
-            if images.exists() and labels.exists():
-                return images, labels
+        images, labels = ([p for p in (folder / f"{stem}-{kind}-ubyte.gz", folder / f"{stem}-{kind}-ubyte")
+                           if p.exists()] for kind in ("images-idx3", "labels-idx1"))
+        if images and labels:
+            return images[0], labels[0]
+        if images or labels:
+            present, absent = (images[0], "labels") if images else (labels[0], "images")
+            raise DatasetUnavailableError(_damaged_message(
+                folder / f"{stem}-{absent}-idx{3 if absent == 'images' else 1}-ubyte[.gz]",
+                f"missing, although {present.name} is in the same folder"))
     return None
+
+
+def _idx_pair(images_path: Path, labels_path: Path, n_classes: int):
+    """Images ``N x H x W`` and labels ``N`` from two IDX files, checked to belong together."""
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise DatasetUnavailableError(_damaged_message(
+            images_path, f"expected uint8 images N x H x W, found {images.dtype} of shape {images.shape}"))
+    if labels.dtype != np.uint8 or labels.ndim != 1:
+        raise DatasetUnavailableError(_damaged_message(
+            labels_path, f"expected uint8 labels N, found {labels.dtype} of shape {labels.shape}"))
+    if len(images) != len(labels):
+        raise DatasetUnavailableError(_damaged_message(
+            labels_path, f"{len(labels):,} labels for the {len(images):,} images of {images_path.name}"))
+    if len(labels) and labels.max() >= n_classes:
+        raise DatasetUnavailableError(_damaged_message(
+            labels_path, f"label {int(labels.max())} outside 0..{n_classes - 1}"))
+    return images, labels
 
 
 def _idx_dataset(name: str, torchvision_cls: str, folders, split: str):
@@ -124,8 +185,8 @@ def _idx_dataset(name: str, torchvision_cls: str, folders, split: str):
         found = _find_idx(folders, split)
     if found is None:  # pragma: no cover - torchvision changed its layout
         raise DatasetUnavailableError(_missing_message(name, "torchvision finished but no IDX files were found"))
-    images, labels = found
-    return _images(read_idx(images), 255.0), torch.from_numpy(read_idx(labels).astype(np.int64))
+    images, labels = _idx_pair(*found, n_classes=len(CLASS_NAMES[name]))
+    return _images(images, 255.0), torch.from_numpy(labels.astype(np.int64))
 
 
 def _torchvision_download(name: str, torchvision_cls: str):
@@ -138,14 +199,24 @@ def _torchvision_download(name: str, torchvision_cls: str):
         raise DatasetUnavailableError(_missing_message(name, f"{type(error).__name__}: {error}")) from None
 
 
-def _missing_message(name: str, reason: str) -> str:
+def _ways_out() -> str:
     return (
-        f"Dataset {name!r} is not available on this machine and could not be downloaded ({reason}).\n"
         f"Two ways out:\n"
         f"  1. put the dataset in the folder DLCOURSE_DATA (now {data_dir()}), in torchvision's layout, "
         f"e.g. by running torchvision.datasets on a machine with network and copying the folder over;\n"
         f"  2. use an offline dataset: DLCOURSE_PROFILE=quick, or DLCOURSE_DATASET=mnist-5k / fashion-mnist."
     )
+
+
+def _missing_message(name: str, reason: str) -> str:
+    how = f"To get it: {HOW_TO_GET[name]}.\n" if name in HOW_TO_GET else ""
+    return (f"Dataset {name!r} is not available on this machine and could not be downloaded ({reason}).\n"
+            f"{how}{_ways_out()}")
+
+
+def _damaged_message(path: Path, problem: str) -> str:
+    return (f"Dataset file {path} is damaged or incomplete: {problem}.\n"
+            f"Replace it with a whole copy (delete it to download again). {_ways_out()}")
 
 
 def _mnist(split):
@@ -159,21 +230,82 @@ def _fashion_mnist(split):
     return _idx_dataset("fashion-mnist", "FashionMNIST", folders, split)
 
 
-def _cifar10(split):
-    import pickle
+def _latin1_bytes(text: str, encoding: str) -> bytes:
+    """``_codecs.encode`` as Python 3 pickles (protocol 2) use it to write bytes, and nothing more."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"_codecs.encode with encoding {encoding!r} is not a bytes literal")
+    return text.encode("latin1")
 
+
+def _array_globals() -> dict:
+    """The only objects a CIFAR-10 batch needs: numpy array and dtype reconstruction."""
+    try:
+        from numpy._core.multiarray import _reconstruct  # numpy >= 2
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import _reconstruct
+    return {("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+            ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+            ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+            ("_codecs", "encode"): _latin1_bytes}
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Reads a CIFAR-10 python batch without running code: a pickle may name any function to call,
+    so every name outside numpy array reconstruction is refused before anything is called."""
+
+    def __init__(self, file, path: Path):
+        super().__init__(file, encoding="latin1")  # the batches were written by Python 2
+        self.path, self.allowed = path, _array_globals()
+
+    def find_class(self, module, name):
+        if (module, name) not in self.allowed:
+            raise DatasetUnavailableError(_damaged_message(
+                self.path, f"it asks to call {module}.{name}, which a CIFAR-10 batch never does "
+                           f"(refused, nothing was run)"))
+        return self.allowed[module, name]
+
+
+def read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One batch of CIFAR-10's python version: ``(data, labels)``, uint8 ``10000 x 3072`` (red,
+    green, blue planes of 32 x 32, row-major) and int64 ``10000`` in 0..9, through a restricted
+    unpickler. Anything else raises :class:`DatasetUnavailableError` naming the file."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            batch = _BatchUnpickler(fh, path).load()
+    except DatasetUnavailableError:
+        raise
+    except Exception as error:  # a damaged pickle fails in many ways; say which file and how
+        raise DatasetUnavailableError(_damaged_message(path, f"unreadable pickle ({type(error).__name__}: "
+                                                             f"{error})")) from None
+    fields = {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in batch.items()} \
+        if isinstance(batch, dict) else {}
+    if "data" not in fields or "labels" not in fields:
+        raise DatasetUnavailableError(_damaged_message(path, "not a dict with 'data' and 'labels'"))
+    data, labels = fields["data"], np.asarray(fields["labels"])
+    rows = CIFAR10_BATCH_ROWS
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.shape != (rows, 3072):
+        found = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
+        raise DatasetUnavailableError(_damaged_message(path, f"data must be uint8 ({rows}, 3072), found {found}"))
+    if labels.shape != (rows,) or labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
+        raise DatasetUnavailableError(_damaged_message(
+            path, f"labels must be {rows} integers in 0..9, found {labels.dtype} {labels.shape}"
+                  + (f" from {labels.min()} to {labels.max()}" if labels.size and labels.dtype.kind in "iuf" else "")))
+    return data, labels.astype(np.int64)
+
+
+def _cifar10(split):
     folder = data_dir() / "cifar-10-batches-py"
     if not folder.exists():
         _torchvision_download("cifar10", "CIFAR10")
-    files = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
-    images, labels = [], []
-    for file in files:
-        with open(folder / file, "rb") as fh:
-            batch = pickle.load(fh, encoding="latin1")
-        images.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        labels.extend(batch["labels"])
-    x = torch.from_numpy(np.concatenate(images).astype(np.float32) / 255.0)
-    return x, torch.tensor(labels)
+    missing = [file for file in CIFAR10_BATCHES if not (folder / file).is_file()]
+    if missing:
+        raise DatasetUnavailableError(_damaged_message(
+            folder / missing[0], f"missing: the folder lacks {', '.join(missing)} of the six batches"))
+    files = CIFAR10_BATCHES[:5] if split == "train" else CIFAR10_BATCHES[5:]
+    images, labels = zip(*(read_cifar10_batch(folder / file) for file in files))
+    x = torch.from_numpy(np.concatenate(images).reshape(-1, 3, 32, 32).astype(np.float32) / 255.0)
+    return x, torch.from_numpy(np.concatenate(labels))
 
 
 def _mnist_5k(split):

@@ -301,26 +301,260 @@ def test_local_fashion_mnist_folder_takes_precedence(monkeypatch, tmp_path, fres
     np.testing.assert_array_equal(y.numpy(), sets["train"][1])
 
 
-def test_local_cifar10_folder_is_read(monkeypatch, tmp_path, fresh_cache):
-    """CIFAR-10's python pickles: rows of 3072 bytes, all red, then green, then blue, row-major."""
+class _Python2Pickler(pickle._Pickler):
+    """Pickles bytes as Python 2 ``str`` (BINSTRING), as the official CIFAR-10 batches were written:
+    read back with ``encoding="latin1"`` (torchvision) the keys are ``"data"``, with
+    ``encoding="bytes"`` (the CIFAR-10 web page) ``b"data"``."""
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def _save_python2_str(self, obj):
+        size = len(obj)
+        header = pickle.SHORT_BINSTRING + bytes([size]) if size < 256 else \
+            pickle.BINSTRING + struct.pack("<i", size)
+        self.write(header + obj)
+        self.memoize(obj)
+
+    dispatch[bytes] = _save_python2_str
+
+
+def _write_cifar_batch(path, rows, seed, changes=None, python2=False):
+    """One batch in the CIFAR-10 python format: a dict with b"data" (uint8 rows x 3072: red, green,
+    blue planes of 32 x 32) and b"labels" (a list of ints), pickled at protocol 2."""
+    rng = np.random.default_rng(seed)
+    batch = {b"batch_label": b"batch", b"data": rng.integers(0, 256, size=(rows, 3072), dtype=np.uint8),
+             b"labels": rng.integers(0, 10, size=rows).tolist(), b"filenames": [b"x.png"] * rows}
+    batch.update(changes or {})
+    with open(path, "wb") as fh:
+        (_Python2Pickler(fh, protocol=2) if python2 else pickle.Pickler(fh, protocol=2)).dump(batch)
+    return batch
+
+
+@pytest.fixture
+def cifar_folder(monkeypatch, tmp_path, fresh_cache):
+    """DLCOURSE_DATA/cifar-10-batches-py with six small batches (4 rows each) and no download."""
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
-    rng = np.random.default_rng(4)
-    batches = {}
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        pixels = rng.integers(0, 256, size=(2, 3072), dtype=np.uint8)
-        labels = rng.integers(0, 10, size=2).tolist()
-        with open(folder / name, "wb") as fh:
-            pickle.dump({"data": pixels, "labels": labels}, fh)
-        batches[name] = (pixels, labels)
+    monkeypatch.setattr(data, "CIFAR10_BATCH_ROWS", 4)
+    batches = {name: _write_cifar_batch(folder / name, 4, seed)
+               for seed, name in enumerate(data.CIFAR10_BATCHES)}
     monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path))
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", _forbid_download)
+    return folder, batches
+
+
+def test_local_cifar10_folder_is_read(cifar_folder):
+    """CIFAR-10's python pickles: rows of 3072 bytes, all red, then green, then blue, row-major."""
+    _, batches = cifar_folder
     x, y = load("cifar10", "test")
-    pixels, labels = batches["test_batch"]
-    assert x.shape == (2, 3, 32, 32) and x.dtype == torch.float32
+    pixels, labels = batches["test_batch"][b"data"], batches["test_batch"][b"labels"]
+    assert x.shape == (4, 3, 32, 32) and x.dtype == torch.float32
     assert y.dtype == torch.int64 and y.tolist() == labels
     # pixel (row 5, column 7) of the green channel of image 1
     assert x[1, 1, 5, 7].item() == pytest.approx(pixels[1, 1024 + 5 * 32 + 7] / 255.0)
     x, y = load("cifar10", "train")
-    assert x.shape == (10, 3, 32, 32)
-    assert y.tolist() == sum((batches[f"data_batch_{i}"][1] for i in range(1, 6)), [])
+    assert x.shape == (20, 3, 32, 32)
+    assert y.tolist() == sum((batches[f"data_batch_{i}"][b"labels"] for i in range(1, 6)), [])
+    np.testing.assert_array_equal((x[4:8] * 255).round().reshape(4, -1).numpy(),
+                                  batches["data_batch_2"][b"data"])
+
+
+@pytest.mark.parametrize("python2", [False, True], ids=["python3-bytes-keys", "python2-str"])
+def test_full_size_cifar10_batch_in_the_official_format(tmp_path, python2):
+    """A batch of the official size, written as CIFAR-10's python version is, reads back exactly."""
+    batch = _write_cifar_batch(tmp_path / "test_batch", 10_000, seed=7, python2=python2)
+    pixels, labels = data.read_cifar10_batch(tmp_path / "test_batch")
+    assert pixels.dtype == np.uint8 and pixels.shape == (10_000, 3072)
+    np.testing.assert_array_equal(pixels, batch[b"data"])
+    assert labels.dtype == np.int64 and labels.tolist() == batch[b"labels"]
+    if python2:  # the layout torchvision reads: str keys under encoding="latin1"
+        with open(tmp_path / "test_batch", "rb") as fh:
+            entry = pickle.load(fh, encoding="latin1")
+        assert sorted(entry) == ["batch_label", "data", "filenames", "labels"]
+        np.testing.assert_array_equal(entry["data"], batch[b"data"])
+
+
+class _RunsCode:
+    """Unpickling this calls ``os.system``: what a tampered batch file would do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_cifar10_batch_that_runs_code_is_refused_without_running_it(cifar_folder, tmp_path):
+    folder, _ = cifar_folder
+    marker = tmp_path / "code-ran"
+    rng = np.random.default_rng(0)
+    with open(folder / "test_batch", "wb") as fh:
+        pickle.dump({b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8),
+                     b"labels": _RunsCode(marker)}, fh, protocol=2)
+    assert b"system" in (folder / "test_batch").read_bytes()
+    with pytest.raises(DatasetUnavailableError) as info:
+        load("cifar10", "test")
+    message = str(info.value)
+    assert "test_batch" in message and "system" in message and "refused" in message
+    assert "DLCOURSE_DATA" in message and "quick" in message
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("damage,expected", [
+    ("missing", "data_batch_3"),
+    ("truncated", "unreadable pickle"),
+    ("not-a-pickle", "unreadable pickle"),
+    ("wrong-shape", "data must be uint8 (4, 3072)"),
+    ("wrong-dtype", "data must be uint8"),
+    ("few-labels", "labels must be 4 integers"),
+    ("label-10", "labels must be 4 integers in 0..9"),
+    ("no-labels", "'data' and 'labels'"),
+    ("pickle-protocol-5", "refused"),  # numpy arrays at protocol 5 name other functions
+])
+def test_damaged_cifar10_folder_names_file_and_problem(cifar_folder, damage, expected):
+    folder, _ = cifar_folder
+    victim = folder / "data_batch_3"
+    rng = np.random.default_rng(1)
+    if damage == "missing":
+        victim.unlink()
+    elif damage == "truncated":
+        victim.write_bytes(victim.read_bytes()[:5000])
+    elif damage == "not-a-pickle":
+        victim.write_bytes(b"<html>rate limited</html>")
+    elif damage == "wrong-shape":
+        _write_cifar_batch(victim, 4, 0, {b"data": rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)})
+    elif damage == "wrong-dtype":
+        _write_cifar_batch(victim, 4, 0, {b"data": rng.random((4, 3072), dtype=np.float32)})
+    elif damage == "few-labels":
+        _write_cifar_batch(victim, 4, 0, {b"labels": [1, 2, 3]})
+    elif damage == "label-10":
+        _write_cifar_batch(victim, 4, 0, {b"labels": [1, 2, 3, 10]})
+    elif damage == "no-labels":
+        with open(victim, "wb") as fh:
+            pickle.dump({b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8)}, fh, protocol=2)
+    elif damage == "pickle-protocol-5":
+        with open(victim, "wb") as fh:
+            pickle.dump({b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), b"labels": [0] * 4},
+                        fh, protocol=5)
+    split = "train"
+    with pytest.raises(DatasetUnavailableError) as info:
+        load("cifar10", split)
+    message = str(info.value)
+    assert "data_batch_3" in message and expected in message, message
+    assert "DLCOURSE_DATA" in message and "quick" in message
+    if damage == "missing":  # a half-present folder fails for either split, never downloads
+        with pytest.raises(DatasetUnavailableError, match="data_batch_3"):
+            load("cifar10", "test")
+
+
+# ------------------------------------------------------------------------- damaged IDX files
+
+
+def _mnist_files(folder, split="train"):
+    stem = "train" if split == "train" else "t10k"
+    return folder / f"{stem}-images-idx3-ubyte.gz", folder / f"{stem}-labels-idx1-ubyte.gz"
+
+
+@pytest.fixture
+def mnist_folder(monkeypatch, tmp_path, fresh_cache):
+    """DLCOURSE_DATA/mnist with small, whole, gzipped IDX files, and no download."""
+    _fake_mnist(tmp_path / "mnist", ".gz", seed=0)
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path))
+    monkeypatch.setattr(torchvision.datasets, "MNIST", _forbid_download)
+    return tmp_path / "mnist"
+
+
+def _expect_damaged(file_name, *fragments, split="train"):
+    with pytest.raises(DatasetUnavailableError) as info:
+        load("mnist", split)
+    message = str(info.value)
+    assert file_name in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert "DLCOURSE_DATA" in message and "quick" in message
+
+
+def test_truncated_gz_names_the_file(mnist_folder):
+    images, _ = _mnist_files(mnist_folder)
+    images.write_bytes(images.read_bytes()[:-40])
+    _expect_damaged(images.name, "damaged")
+
+
+def test_truncated_idx_names_the_file(mnist_folder):
+    images, labels = _mnist_files(mnist_folder)
+    raw = gzip.decompress(images.read_bytes())
+    images.unlink()
+    plain = mnist_folder / "train-images-idx3-ubyte"
+    plain.write_bytes(raw[:-100])
+    _expect_damaged(plain.name, "truncated", f"{3 * 28 * 28:,} data bytes")
+
+
+@pytest.mark.parametrize("header,fragment", [
+    (bytes([0x1F, 0x8B, 0x08, 0x03]), "magic number 1f8b0803"),   # a gzip file named without .gz
+    (bytes([0, 0, 0x07, 0x03]), "magic number 00000703"),         # unknown type code
+    (bytes([0, 0, 0x08, 0x00]), "magic number 00000800"),         # no dimensions
+])
+def test_bad_idx_magic_is_refused(mnist_folder, header, fragment):
+    images, _ = _mnist_files(mnist_folder)
+    raw = gzip.decompress(images.read_bytes())
+    images.write_bytes(gzip.compress(header + raw[4:]))
+    _expect_damaged(images.name, fragment)
+
+
+def test_idx_with_extra_bytes_is_refused(tmp_path):
+    _write_idx(tmp_path / "labels", np.arange(5, dtype=np.uint8))
+    with open(tmp_path / "labels", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(DatasetUnavailableError, match="extra bytes"):
+        read_idx(tmp_path / "labels")
+
+
+def test_read_idx_other_type_codes(tmp_path):
+    """IDX also stores big-endian int16/int32/float32/float64; they read back in native order."""
+    for code, dtype in ((0x0B, ">i2"), (0x0C, ">i4"), (0x0D, ">f4"), (0x0E, ">f8")):
+        values = np.array([[-3, 2, 70000 % 30000], [1, 0, -1]], dtype=dtype)
+        header = bytes([0, 0, code, 2]) + struct.pack(">II", 2, 3)
+        (tmp_path / "a").write_bytes(header + values.tobytes())
+        got = read_idx(tmp_path / "a")
+        assert got.dtype == np.dtype(dtype).newbyteorder("=") and got.tolist() == values.tolist()
+
+
+def test_images_and_labels_counts_must_agree(mnist_folder):
+    images, labels = _mnist_files(mnist_folder)
+    _write_idx(labels, np.arange(2, dtype=np.uint8))  # 3 images, 2 labels
+    _expect_damaged(labels.name, "2 labels for the 3 images")
+
+
+def test_label_out_of_range_is_refused(mnist_folder):
+    _, labels = _mnist_files(mnist_folder)
+    _write_idx(labels, np.array([0, 10, 3], dtype=np.uint8))
+    _expect_damaged(labels.name, "label 10 outside 0..9")
+
+
+def test_labels_file_in_the_images_place_is_refused(mnist_folder):
+    images, labels = _mnist_files(mnist_folder)
+    images.write_bytes(labels.read_bytes())
+    _expect_damaged(images.name, "N x H x W")
+
+
+@pytest.mark.parametrize("remove", ["images", "labels"])
+def test_half_present_idx_pair_is_an_error_not_a_download(mnist_folder, remove):
+    images, labels = _mnist_files(mnist_folder, "test")
+    (images if remove == "images" else labels).unlink()
+    _expect_damaged(f"t10k-{remove}-idx", "missing", split="test")
+
+
+def test_fashion_mnist_message_says_how_to_get_it(monkeypatch, tmp_path, fresh_cache):
+    """quick runs that need Fashion-MNIST: the Debian package, DLCOURSE_DATA, or a download."""
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("DLCOURSE_PROFILE", "quick")
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-such-folder")
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", _no_network)
+    with pytest.raises(DatasetUnavailableError) as info:
+        load("fashion-mnist", "train")
+    message = str(info.value)
+    assert "dataset-fashion-mnist" in message and "apt-get install" in message
+    assert "DLCOURSE_DATA" in message and "fashion-mnist" in message
+    assert "torchvision" in message and "network unreachable" in message
