@@ -64,7 +64,7 @@ def precision_for(device, enabled: bool | None = None) -> Precision:
     no native bfloat16 (``torch.cuda.is_bf16_supported()`` may say True there: emulated, slow).
     CPU: nothing unless ``enabled=True``, then bfloat16 CPU autocast.
     """
-    if enabled not in (None, True, False):
+    if not (enabled is None or isinstance(enabled, bool)):
         raise ValueError(f"enabled must be None, True or False, got {enabled!r}")
     device = torch.device(device)
     use = (device.type == "cuda") if enabled is None else enabled
