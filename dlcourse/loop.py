@@ -100,8 +100,8 @@ def load_checkpoint(path, map_location=None) -> dict:
         if isinstance(err, FileNotFoundError):
             raise
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is damaged or not a torch file ({type(err).__name__}: "
-            f"{err}); delete it to train afresh") from err
+            f"checkpoint {str(path)!r} is damaged or not a torch file ({type(err).__name__} "
+            f"when loading it); delete it to train afresh") from err
 
 
 def describe(model: torch.nn.Module | None = None,
@@ -225,7 +225,14 @@ def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
                disable=progress_disabled())
     began = time.perf_counter()
     for step in bar:
-        loss, parts = step_fn(step)
+        try:
+            loss, parts = step_fn(step)
+        except (ValueError, FloatingPointError, RuntimeError) as err:
+            if hasattr(err, "add_note"):  # Python 3.11+: say where, keep the error's type
+                err.add_note(f"{desc}: raised at step {step + 1} (of {steps}); no checkpoint "
+                             f"written for it. A NaN/inf here often comes from the data or "
+                             f"a learning rate too high.")
+            raise
         if not bool(torch.isfinite(loss.detach()).all()):
             raise TrainingDiverged(
                 f"{desc}: the loss is {loss.item()} at step {step + 1} (of {steps}); stopped, "
