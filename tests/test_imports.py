@@ -6,7 +6,7 @@ import sys
 from dlcourse import sources
 
 MATHS = ["info", "losses", "superclass", "iic", "ssl", "flows", "autoencoders", "ctaugment",
-         "augment", "metrics", "models", "train", "data", "config", "sources", "loop", "runs"]
+         "augment", "metrics", "models", "train", "data", "config", "sources", "loop", "runcache"]
 
 
 def test_maths_modules_import_no_display_code():

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse import runs, sources, train
+from dlcourse import runcache as runs, sources, train
 
 SETTINGS = {"dataset": "mnist-5k", "profile": "smoke", "lr": 0.1, "momentum": 0.9,
             "weight_decay": 5e-4, "milestones": [3, 6], "batch_size": 128,

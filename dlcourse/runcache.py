@@ -1,4 +1,4 @@
-"""The run cache: one folder per training run, named by everything that made it.
+"""The run cache (``dlcourse.runcache``): one folder per training run, named by all that made it.
 
 A run's folder is ``$DLCOURSE_DATA/runs/<chapter>/<key>/``. The key is the SHA-256 of the run's
 settings (a dict of *every* setting: learning rate, schedule, batch size, model and widths, loss
