@@ -24,14 +24,12 @@ import contextlib
 import math
 from typing import Callable
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from . import augment, metrics, train
-from .widgets import live_figure
 
 CODE_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
                     "linear": nn.Identity}
@@ -525,6 +523,8 @@ def plot_codes(z, y, train_mask, ax=None, class_names=None, title: str = "",
                legend: bool = True):
     """Scatter of 2-D points coloured by class: training points filled, held-out
     points hollow."""
+    import matplotlib.pyplot as plt
+
     z, labels = _features(z), _labels(y)
     mask = _labels(train_mask).astype(bool)
     if z.shape[1] != 2:
@@ -588,6 +588,8 @@ def lambda_explorer(codes: dict, y, train_mask, class_names=None,
     is trained), so it is instant; the axes stay fixed across lambda values.
     """
     import ipywidgets as W
+
+    from .widgets import live_figure
 
     if not codes:
         raise ValueError("codes must hold at least one lambda")

@@ -16,7 +16,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .widgets import live_figure
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -295,7 +294,9 @@ class _Flow(nn.Module):
     def log_prob(self, x):
         """Exact log-density of each sample (nats): ``log N(f(x); 0, I) + log|det df/dx|``."""
         z, log_det = self(x)
-        prior = -0.5 * (z.float() ** 2).sum(dim=1) - 0.5 * self.num_dims * LOG_2PI
+        # float32 at least (autocast may hand back half precision), float64 stays float64
+        z = z.to(torch.promote_types(z.dtype, torch.float32))
+        prior = -0.5 * (z ** 2).sum(dim=1) - 0.5 * self.num_dims * LOG_2PI
         return prior + log_det
 
     @torch.no_grad()
@@ -582,6 +583,8 @@ def coupling_explorer(flows: dict, data: torch.Tensor, limits=(-2.0, 3.0, -1.5, 
     """A slider over trained 2-D flows keyed by their number of couplings: the learnt density
     beside samples drawn from it, with the training data for reference."""
     import ipywidgets as W
+
+    from .widgets import live_figure
 
     if not flows:
         raise ValueError("flows must hold at least one trained flow")

@@ -9,15 +9,10 @@ Hungarian algorithm), together with the mean and spread over all sub-heads.
 """
 from __future__ import annotations
 
-import math
-import os
-import time
-from pathlib import Path
-
 import torch
-from tqdm.auto import tqdm
 
-from . import augment, info, metrics, train as training
+from . import augment, info, metrics
+from .loop import cumulative_seconds, describe, precision_for, run_steps
 
 
 def paired_views(x: torch.Tensor, repeats: int = 1, ops=tuple(augment.VIEW_OPS),
@@ -102,10 +97,23 @@ def matched_confusion(y, clusters, num_clusters: int) -> torch.Tensor:
     return counts[:, order]
 
 
+class _Order:
+    """The images still to draw in the current pass (part of the state a resume restores)."""
+
+    def __init__(self):
+        self.rest = torch.empty(0, dtype=torch.long)
+
+    def state_dict(self):
+        return {"rest": self.rest.cpu()}
+
+    def load_state_dict(self, state):
+        self.rest = state["rest"]
+
+
 def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int = 1,
           alpha: float = 1.0, lr: float = 1e-3, ops=tuple(augment.VIEW_OPS), first_ops=(),
           seed: int = 0, callback=None, every: int = 0, checkpoint=None,
-          amp: bool | None = None, desc: str = "IIC") -> list[dict]:
+          amp: bool | None = None, desc: str = "IIC", settings: dict | None = None) -> list[dict]:
     """Train ``model`` (an :class:`~dlcourse.models.IICNet`) on images ``x`` by IIC.
 
     Every step draws ``batch_size`` images (a fresh permutation each pass), makes ``repeats``
@@ -113,40 +121,38 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
     batch (so batch norm sees both) and minimises the mean IIC loss over the sub-heads of the
     main head plus that of the overclustering head, as the source article does, with Adam.
     Every ``every`` steps (and after the last) ``callback(step, record)`` may add numbers to
-    the step's record (an evaluation, a snapshot). With ``checkpoint`` set, the state is saved
-    atomically at each of those points and a later call resumes from it. Mixed precision on
-    CUDA (``train.autocast_for``); the loss itself is computed in float32.
+    the step's record (an evaluation, a snapshot). The steps run in
+    :func:`dlcourse.loop.run_steps`: it stops at a NaN loss and, with ``checkpoint`` set, saves
+    the state atomically at each record with the settings (these arguments, the model's size,
+    your ``settings`` dict); a later call resumes from it. A checkpoint made with other settings
+    or holding more steps than ``steps`` raises ``ValueError``: delete it or use another path.
+    Mixed precision from :func:`dlcourse.loop.precision_for`; the loss is computed in float32.
     """
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
+    if not isinstance(steps, int) or not steps >= 0:
+        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
     if not 1 <= batch_size <= len(x):
         raise ValueError(f"batch_size must be in [1, {len(x)}], got {batch_size}")
-    if every < 0:
-        raise ValueError(f"every must be >= 0, got {every}")
+    if not isinstance(every, int) or not every >= 0:
+        raise ValueError(f"every must be an int >= 0, got {every!r}")
     device = x.device
-    use_amp = device.type == "cuda" if amp is None else amp
+    precision = precision_for(device, amp)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     order_gen = torch.Generator().manual_seed(seed)
     view_gen = torch.Generator(device=device).manual_seed(seed + 1)
-    history, start, order = [], 0, torch.empty(0, dtype=torch.long)
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = training.load_checkpoint(checkpoint, map_location=device)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        order_gen.set_state(state["order_gen"].cpu())
-        view_gen.set_state(state["view_gen"].to(view_gen.get_state().device))
-        history, start, order = state["history"], state["step"], state["order"]
-    bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps,
-               disable=training.progress_disabled())
-    began, running = time.perf_counter(), []
-    for step in bar:
-        if len(order) < batch_size:  # a new pass over the images
-            order = torch.randperm(len(x), generator=order_gen)
-        index, order = order[:batch_size].to(device), order[batch_size:]
+    order = _Order()
+    recorded = {"loop": "iic.train", "images": len(x), "batch_size": batch_size,
+                "repeats": repeats, "alpha": alpha, "lr": lr, "ops": list(ops),
+                "first_ops": list(first_ops), "seed": seed, "every": every,
+                **describe(model), "caller": settings or {}}
+
+    def step(i: int):
+        if len(order.rest) < batch_size:  # a new pass over the images
+            order.rest = torch.randperm(len(x), generator=order_gen)
+        index, order.rest = order.rest[:batch_size].to(device), order.rest[batch_size:]
         model.train()
         first, second = paired_views(x[index], repeats, ops, first_ops, view_gen)
         n = len(first)
-        with training.autocast_for(device, use_amp):
+        with precision.autocast():
             main, over = model(torch.cat([first, second]))
         loss_main = subhead_losses([z[:n] for z in main], [z[n:] for z in main], alpha).mean()
         loss_over = subhead_losses([z[:n] for z in over], [z[n:] for z in over], alpha).mean()
@@ -154,25 +160,21 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        running.append(torch.stack([loss_main.detach(), loss_over.detach()]))
-        last = step == steps - 1
-        if (every and (step + 1) % every == 0) or last:
-            mean = torch.stack(running).mean(0).tolist()
-            record = {"step": step + 1, "loss_main": mean[0], "loss_over": mean[1],
-                      "seconds": time.perf_counter() - began}
-            running = []
-            if callback is not None:
-                record.update(callback(step + 1, record) or {})
-                model.train()
-            history.append(record)
-            bar.set_postfix(loss=f"{mean[0]:.3f}")
-            if checkpoint is not None:
-                training.save_checkpoint(checkpoint, {
-                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "order_gen": order_gen.get_state(), "view_gen": view_gen.get_state(),
-                    "history": history, "step": step + 1, "order": order.cpu()})
+        return loss, {"loss_main": loss_main, "loss_over": loss_over}
+
+    def report(done: int, record: dict):
+        if callback is None:
+            return None
+        extra = callback(done, record)
+        model.train()
+        return extra
+
+    history = run_steps(step, steps=steps, checkpoint=checkpoint, settings=recorded,
+                        every=every, callback=report, device=device, desc=desc,
+                        state={"model": model, "optimizer": optimizer, "order_gen": order_gen,
+                               "view_gen": view_gen, "order": order})
     model.eval()
-    return history
+    return cumulative_seconds(history)
 
 
 def objective_terms(joint: torch.Tensor, alpha: float = 1.0) -> dict:

@@ -222,4 +222,3 @@ def class_balanced_loss(logits: torch.Tensor, target: torch.Tensor, counts, beta
     per_class = F.binary_cross_entropy_with_logits(logits, one_hot, reduction="none")
     sample_weight = weights.to(per_class.dtype)[target]
     return _reduce(sample_weight * per_class.sum(dim=1), sample_weight, reduction)
-from .superclass import interval_losses, superclass_loss  # noqa: E402,F401  (issue 5)

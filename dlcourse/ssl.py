@@ -10,17 +10,14 @@ CTAugment, lives in :mod:`dlcourse.ctaugment`.
 from __future__ import annotations
 
 import copy
-import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import augment
 from .ctaugment import CTAugment
-from .train import autocast_for, load_checkpoint, progress_disabled, save_checkpoint
+from .loop import cumulative_seconds, describe, precision_for, run_steps
 
 
 # --------------------------------------------------------------------------- the pieces
@@ -389,11 +386,18 @@ class ReMixMatch:
 
 # --------------------------------------------------------------------------- the loop
 
+def _method_settings(method) -> dict:
+    """The plain-number settings of a method object (``T``, ``K``, ``lambda_u``, ...)."""
+    return {k: v for k, v in sorted(vars(method).items())
+            if isinstance(v, (bool, int, float, str)) and not k.startswith("_")}
+
+
 def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
             unlabeled: torch.Tensor, *, steps: int, batch_size: int = 64,
             unlabeled_batch_size: int | None = None, ema_decay: float = 0.999,
             evaluate=None, eval_every: int = 500, seed: int = 0, checkpoint=None,
-            checkpoint_every: int = 1000, amp: bool | None = None, desc: str | None = None):
+            checkpoint_every: int = 1000, amp: bool | None = None, desc: str | None = None,
+            settings: dict | None = None):
     """Train ``model`` with ``method`` (``Supervised``, ``MixMatch`` or ``ReMixMatch``) for
     ``steps`` optimiser steps and return ``(history, ema)``.
 
@@ -401,90 +405,63 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
     unlabelled images at random from tensors that already live on the device. Every
     ``eval_every`` steps (and at the end) ``evaluate(ema.module)`` may return a dict of numbers
     (e.g. test accuracy), stored in ``history`` with the mean loss terms and, for ReMixMatch,
-    the running average ``p~(y)`` of distribution alignment. With ``checkpoint`` set, the whole
-    state is saved there atomically every ``checkpoint_every`` steps and at the end, and an
-    existing file is resumed from: a finished run is not trained again.
+    the running average ``p~(y)`` of distribution alignment. The steps run in
+    :func:`dlcourse.loop.run_steps`, which stops at a NaN loss. With ``checkpoint`` set, the
+    whole state is saved there atomically every ``checkpoint_every`` steps and at the end, with
+    the settings (these arguments, the method's numbers such as ``lambda_u``, the model's size,
+    the optimiser's hyper-parameters, your ``settings`` dict); an existing file is resumed from,
+    so a finished run is not trained again. A checkpoint made with other settings or holding
+    more steps than ``steps`` raises ``ValueError``: delete it or use another path.
     """
     x_l, y_l = labeled
     if len(x_l) != len(y_l) or len(x_l) == 0 or len(unlabeled) == 0:
         raise ValueError(f"labeled must be (x, y) with one label per image and unlabeled "
                          f"non-empty, got {len(x_l)} images, {len(y_l)} labels and "
                          f"{len(unlabeled)} unlabelled images")
-    if steps < 0 or batch_size < 1 or eval_every < 1 or checkpoint_every < 1:
+    if not (steps >= 0 and batch_size >= 1 and eval_every >= 1 and checkpoint_every >= 1):
         raise ValueError(f"steps must be >= 0 and batch_size, eval_every, checkpoint_every "
                          f">= 1, got {steps}, {batch_size}, {eval_every}, {checkpoint_every}")
     ub = unlabeled_batch_size or batch_size
     device = x_l.device
-    use_amp = (device.type == "cuda") if amp is None else amp
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and device.type == "cuda"
-                                  and not torch.cuda.is_bf16_supported())
+    precision = precision_for(device, amp)
     generator = torch.Generator(device=device).manual_seed(seed)
     torch.manual_seed(seed)  # MixUp's Beta draws and the shuffles use the global generator
     ema = ModelEMA(model, ema_decay)
-    history, start, seconds = [], 0, 0.0
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint, map_location=device)
-        model.load_state_dict(state["model"])
-        ema.module.load_state_dict(state["ema"])
-        optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        method.load_state_dict(state["method"])
-        generator.set_state(state["generator"].to(generator.get_state().device))
-        torch.set_rng_state(state["torch_rng"].cpu())
-        if device.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"].cpu())
-        history, start, seconds = state["history"], state["step"], state["seconds"]
+    recorded = {"loop": "fit_ssl", "method": type(method).__name__,
+                "method_settings": _method_settings(method), "labeled": len(x_l),
+                "unlabeled": len(unlabeled), "batch_size": batch_size, "unlabeled_batch_size": ub,
+                "ema_decay": ema_decay, "eval_every": eval_every, "seed": seed,
+                **describe(model, optimizer), "caller": settings or {}}
 
-    def save(step):
-        save_checkpoint(checkpoint, {
-            "model": model.state_dict(), "ema": ema.module.state_dict(),
-            "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-            "method": method.state_dict(), "generator": generator.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state() if device.type == "cuda" else None,
-            "history": history, "step": step, "seconds": seconds})
-
-    sums: dict[str, torch.Tensor] = {}
-    count = 0
-    began = time.perf_counter()
-    bar = tqdm(range(start, steps), desc=desc or method.name, initial=start, total=steps,
-               disable=progress_disabled())
-    model.train()
-    for step in bar:
+    def step(i: int):
+        model.train()
         il = torch.randint(len(x_l), (batch_size,), generator=generator, device=device)
         iu = torch.randint(len(unlabeled), (ub,), generator=generator, device=device)
-        with autocast_for(device, use_amp):
-            loss, parts = method.loss(model, x_l[il], y_l[il], unlabeled[iu], step, generator)
+        with precision.autocast():
+            loss, parts = method.loss(model, x_l[il], y_l[il], unlabeled[iu], i, generator)
         optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        precision.scaler.scale(loss).backward()
+        precision.scaler.step(optimizer)
+        precision.scaler.update()
         ema.update(model)
-        for k, v in {"loss": loss.detach(), **parts}.items():
-            sums[k] = sums.get(k, 0) + v.float()
-        count += 1
-        done = step + 1
-        if done % eval_every == 0 or done == steps:
-            seconds += time.perf_counter() - began
-            record = {"step": done, "seconds": seconds}
-            record.update({k: (v / count).item() for k, v in sums.items()})
-            if hasattr(method, "da"):
-                record["p_tilde"] = method.da.running.tolist()
-            if evaluate is not None:
-                extra = evaluate(ema.module) or {}
-                record.update({k: v.item() if hasattr(v, "item") else v
-                               for k, v in extra.items()})
-            model.train()
-            history.append(record)
-            bar.set_postfix(loss=f"{record['loss']:.3f}")
-            sums, count = {}, 0
-            began = time.perf_counter()
-        if checkpoint is not None and (done % checkpoint_every == 0 or done == steps):
-            seconds += time.perf_counter() - began
-            began = time.perf_counter()
-            save(done)
+        return loss, {"loss": loss, **parts}
+
+    def report(done: int, record: dict):
+        extra = {}
+        if hasattr(method, "da"):
+            extra["p_tilde"] = method.da.running.tolist()
+        if evaluate is not None:
+            extra.update(evaluate(ema.module) or {})
+        return extra
+
+    history = run_steps(step, steps=steps, checkpoint=checkpoint, settings=recorded,
+                        every=eval_every, checkpoint_every=checkpoint_every, callback=report,
+                        device=device, desc=desc or method.name,
+                        state={"model": model, "ema": ema.module, "optimizer": optimizer,
+                               "scaler": precision.scaler, "method": method,
+                               "generator": generator})
     model.eval()
-    return history, ema
+    return cumulative_seconds(history), ema
 
 
 # --------------------------------------------------------------------------- explorer

@@ -1,27 +1,20 @@
 """A small, readable training loop over tensors that already live on the device.
 
-``fit`` shuffles index tensors (no ``DataLoader``: the data is on the GPU already), shows a
-``tqdm`` bar, uses mixed precision on CUDA, and checkpoints every epoch atomically so that a
-Colab disconnect costs at most one epoch: run the same cell again and it resumes.
+``fit`` shuffles index tensors (no ``DataLoader``: the data is on the GPU already) and runs them
+through :func:`dlcourse.loop.run_steps` (progress bar, NaN stop, mixed precision from
+:func:`~dlcourse.loop.precision_for`, an atomic checkpoint every epoch so that a Colab disconnect
+costs at most one epoch: run the same cell again and it resumes).
 """
 from __future__ import annotations
 
 import os
-import time
-from contextlib import nullcontext
-from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
-from tqdm.auto import tqdm
 
-
-def progress_disabled() -> bool:
-    """True when ``TQDM_DISABLE`` is set (``make execute`` sets it: no stale bars in the book).
-
-    tqdm's notebook bar ignores that variable on its own, so every bar in dlcourse asks here.
-    """
-    return os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false")
+from .loop import (  # noqa: F401  (re-exported: chapters and tests use train.*)
+    CheckpointError, TrainingDiverged, describe, load_checkpoint, precision_for,
+    progress_disabled, run_steps, save_checkpoint)
 
 
 def minibatches(n: int, batch_size: int, *, generator: torch.Generator | None = None,
@@ -34,27 +27,8 @@ def minibatches(n: int, batch_size: int, *, generator: torch.Generator | None = 
 
 
 def autocast_for(device: torch.device, enabled: bool | None = None):
-    """Mixed-precision context: bfloat16 (or float16) autocast on CUDA, nothing elsewhere."""
-    if enabled is None:
-        enabled = device.type == "cuda"
-    if not enabled or device.type != "cuda":
-        return nullcontext()
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.autocast(device_type="cuda", dtype=dtype)
-
-
-def save_checkpoint(path, state: dict) -> None:
-    """Write ``state`` to ``path`` atomically: a temporary file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path, map_location=None) -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint` (tensors and plain data only)."""
-    return torch.load(path, map_location=map_location, weights_only=True)
+    """Mixed-precision context of :func:`dlcourse.loop.precision_for` (kept for callers)."""
+    return precision_for(device, enabled).autocast()
 
 
 def fit(
@@ -71,77 +45,77 @@ def fit(
     on_epoch_end: Callable[[int, dict], dict | None] | None = None,
     amp: bool | None = None,
     desc: str = "training",
+    settings: dict | None = None,
 ) -> list[dict]:
     """Train ``model`` for ``epochs`` passes over ``data`` and return the per-epoch history.
 
     ``loss_fn(model, *batch)`` returns the scalar loss of one minibatch, where ``batch`` holds the
     rows of every tensor in ``data`` (e.g. ``(x, y)``). ``on_epoch_end(epoch, record)`` may return
-    a dict of extra numbers (test accuracy, ...) stored in that epoch's record. With ``checkpoint``
-    set, the state after every epoch is saved there and an existing file is resumed from.
+    a dict of extra numbers (test accuracy, ...) stored in that epoch's record. An epoch is a
+    fixed number of steps of :func:`dlcourse.loop.run_steps`, which stops at a NaN loss.
+
+    With ``checkpoint`` set, the state after every epoch (and the CPU/CUDA random states) is saved
+    there with the settings (batch size, seed, model and optimiser hyper-parameters, scheduler,
+    plus your ``settings`` dict), and an existing file is resumed from. A checkpoint made with
+    other settings, or holding more epochs than asked for, raises ``ValueError``
+    (:class:`~dlcourse.loop.CheckpointError`): delete the file or use another path.
     """
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    if not isinstance(epochs, int) or not epochs >= 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
     if not data:
         raise ValueError("data must hold at least one tensor")
     n = data[0].shape[0]
     if any(t.shape[0] != n for t in data):
         raise ValueError(f"data tensors must share their first dimension, got {[tuple(t.shape) for t in data]}")
+    if n == 0:
+        raise ValueError("data must hold at least one row, got 0")
+    if not isinstance(batch_size, int) or not batch_size >= 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
     device = data[0].device
-    use_amp = (device.type == "cuda") if amp is None else amp
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and device.type == "cuda"
-                                  and not torch.cuda.is_bf16_supported())
+    precision = precision_for(device, amp)
     generator = torch.Generator().manual_seed(seed)
-    history: list[dict] = []
-    start_epoch = 0
+    per_epoch = -(-n // batch_size)
+    batches: list[torch.Tensor] = []
+    recorded = {"loop": "fit", "batch_size": batch_size, "seed": seed, "rows": n,
+                "per_epoch": per_epoch,
+                "scheduler": type(scheduler).__name__ if scheduler is not None else None,
+                **describe(model, optimizer), "caller": settings or {}}
 
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint, map_location=device)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler") is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        generator.set_state(state["generator"].cpu())
-        torch.set_rng_state(state["torch_rng"].cpu())
-        history, start_epoch = state["history"], state["epoch"] + 1
-
-    bar = tqdm(range(start_epoch, epochs), desc=desc, initial=start_epoch, total=epochs,
-               disable=progress_disabled())
-    for epoch in bar:
+    def step(i: int):
+        nonlocal batches
+        if i % per_epoch == 0:
+            batches = minibatches(n, batch_size, generator=generator, device=device)
+        index = batches[i % per_epoch]
         model.train()
-        began, total, count = time.perf_counter(), 0.0, 0
-        for index in minibatches(n, batch_size, generator=generator, device=device):
-            with autocast_for(device, use_amp):
-                loss = loss_fn(model, *(t[index] for t in data))
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            total += loss.detach() * len(index)  # stays on the device: no sync per batch
-            count += len(index)
-        if scheduler is not None:
+        with precision.autocast():
+            loss = loss_fn(model, *(t[index] for t in data))
+        optimizer.zero_grad(set_to_none=True)
+        precision.scaler.scale(loss).backward()
+        precision.scaler.step(optimizer)
+        precision.scaler.update()
+        if scheduler is not None and i % per_epoch == per_epoch - 1:
             scheduler.step()
-        record = {"epoch": epoch, "loss": float(total / max(count, 1)), "seconds": time.perf_counter() - began}
-        if on_epoch_end is not None:
-            model.eval()
-            extra = on_epoch_end(epoch, record) or {}
-            # plain Python numbers only: checkpoints load with weights_only=True
-            record.update({k: v.item() if hasattr(v, "item") else v for k, v in extra.items()})
-        history.append(record)
-        bar.set_postfix(loss=f"{record['loss']:.4f}")
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "scaler": scaler.state_dict(),
-                "generator": generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "history": history,
-                "epoch": epoch,
-            })
+        # mean over an epoch of these = the epoch's mean loss per row
+        return loss, {"loss": loss.detach() * (len(index) * per_epoch / n)}
+
+    def callback(done: int, record: dict):
+        if on_epoch_end is None:
+            return None
+        model.eval()
+        epoch = done // per_epoch - 1
+        return on_epoch_end(epoch, {"epoch": epoch, "loss": record["loss"],
+                                    "seconds": record["seconds"]})
+
+    state = {"model": model, "optimizer": optimizer, "scaler": precision.scaler,
+             "generator": generator}
+    if scheduler is not None:
+        state["scheduler"] = scheduler
+    history = run_steps(step, steps=epochs * per_epoch, state=state, checkpoint=checkpoint,
+                        settings=recorded, every=per_epoch, callback=callback,
+                        device=device, desc=desc)
     model.eval()
-    return history
+    return [{"epoch": r["step"] // per_epoch - 1,
+             **{k: v for k, v in r.items() if k != "step"}} for r in history]
 
 
 @torch.no_grad()

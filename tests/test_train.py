@@ -159,7 +159,7 @@ def test_checkpoint_resume_matches_uninterrupted_run(tmp_path):
             checkpoint=ckpt_b, scheduler=sched_b)
     assert calls["n"] == 13
     saved = load_checkpoint(ckpt_b)
-    assert saved["epoch"] == 1 and len(saved["history"]) == 2
+    assert saved["step"] == 10 and len(saved["history"]) == 2
 
     # ... and the cell is run again: fresh model, optimiser and scheduler, same checkpoint path
     model_c, opt_c, sched_c = _resumable_setup()
@@ -208,10 +208,10 @@ def test_checkpoint_file_is_weights_only_and_no_tmp_left(tmp_path):
     fit(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), _ce, _data(),
         epochs=2, batch_size=8, checkpoint=ckpt, on_epoch_end=lambda e, r: {"acc": 0.5})
     state = torch.load(ckpt, weights_only=True)
-    assert state["epoch"] == 1
+    assert state["step"] == 10
     assert [r["acc"] for r in state["history"]] == [0.5, 0.5]
     for k, v in model.state_dict().items():
-        assert torch.equal(state["model"][k], v)
+        assert torch.equal(state["state"]["model"][k], v)
     assert sorted(p.name for p in ckpt.parent.iterdir()) == ["model.ckpt"]
 
 

@@ -1,0 +1,274 @@
+"""The one step-based training loop of dlcourse, and what every loop needs around it.
+
+:func:`run_steps` carries what ``train.fit``, ``iic.train`` and ``ssl.fit_ssl`` share: resume
+from a checkpoint, periodic atomic checkpoints that record the settings and the step they were
+made at, a callback at report points, a stop at the first non-finite loss, and a progress bar.
+:func:`precision_for` is the one place that decides mixed precision.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import time
+import zipfile
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import torch
+from tqdm.auto import tqdm
+
+CHECKPOINT_FORMAT = 2
+# optimiser hyper-parameters worth recording (not torch-version flags such as ``foreach``)
+OPTIMIZER_SETTINGS = ("lr", "initial_lr", "momentum", "dampening", "weight_decay", "nesterov",
+                      "betas", "eps", "amsgrad", "alpha", "centered")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: damaged, or made with other settings or more steps."""
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite; no checkpoint was written for that step."""
+
+
+def progress_disabled() -> bool:
+    """True when ``TQDM_DISABLE`` is set (``make execute`` sets it: no stale bars in the book).
+
+    tqdm's notebook bar ignores that variable on its own, so every bar in dlcourse asks here.
+    """
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false")
+
+
+# --------------------------------------------------------------------------- precision
+
+class Precision(NamedTuple):
+    """How a loop computes: ``dtype`` of autocast (None: full float32), a ``GradScaler``
+    (enabled only for float16 on CUDA) and ``autocast()``, a fresh context per use."""
+    device_type: str
+    dtype: torch.dtype | None
+    scaler: torch.amp.GradScaler
+
+    def autocast(self):
+        if self.dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
+
+
+def precision_for(device, enabled: bool | None = None) -> Precision:
+    """The mixed precision of a loop on ``device`` (on by default on CUDA, off elsewhere).
+
+    CUDA with compute capability >= 8.0 (A100, H100, RTX 30xx+): bfloat16 autocast, no scaler.
+    Older GPUs (V100 sm70, T4 sm75): float16 autocast with an enabled ``GradScaler`` — they have
+    no native bfloat16 (``torch.cuda.is_bf16_supported()`` may say True there: emulated, slow).
+    CPU: nothing unless ``enabled=True``, then bfloat16 CPU autocast.
+    """
+    if not (enabled is None or isinstance(enabled, bool)):
+        raise ValueError(f"enabled must be None, True or False, got {enabled!r}")
+    device = torch.device(device)
+    use = (device.type == "cuda") if enabled is None else enabled
+    if not use:
+        return Precision(device.type, None, torch.amp.GradScaler("cuda", enabled=False))
+    if device.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        if (major, minor) >= (8, 0):
+            return Precision("cuda", torch.bfloat16, torch.amp.GradScaler("cuda", enabled=False))
+        return Precision("cuda", torch.float16, torch.amp.GradScaler("cuda", enabled=True))
+    return Precision(device.type, torch.bfloat16, torch.amp.GradScaler("cuda", enabled=False))
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+def save_checkpoint(path, state: dict) -> None:
+    """Write ``state`` to ``path`` atomically: a temporary file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path, map_location=None) -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint` (tensors and plain data only).
+
+    A damaged file (truncated, not a torch file) raises :class:`CheckpointError` naming it.
+    """
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (EOFError, RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} is damaged or not a torch file ({type(err).__name__} "
+            f"when loading it); delete it to train afresh") from err
+
+
+def describe(model: torch.nn.Module | None = None,
+             optimizer: torch.optim.Optimizer | None = None) -> dict:
+    """Settings a loop can read for itself: the model's class and size, the optimiser's class
+    and hyper-parameters (as they are when the loop starts)."""
+    found: dict = {}
+    if model is not None:
+        shapes = [list(p.shape) for p in model.state_dict().values()]
+        found["model"] = type(model).__name__
+        found["model_size"] = [len(shapes), sum(int(torch.Size(s).numel()) for s in shapes)]
+    if optimizer is not None:
+        found["optimizer"] = type(optimizer).__name__
+        found["optimizer_groups"] = [
+            {k: list(v) if isinstance(v, tuple) else v for k, v in group.items()
+             if k in OPTIMIZER_SETTINGS and not isinstance(v, torch.Tensor)}
+            for group in optimizer.param_groups]
+    return found
+
+
+def settings_text(settings: dict) -> str:
+    """``settings`` as canonical JSON (sorted keys, tuples as lists); ValueError if not JSON."""
+    if not isinstance(settings, dict):
+        raise ValueError(f"settings must be a dict, got {type(settings).__name__}")
+    try:
+        return json.dumps(settings, sort_keys=True)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"settings must hold only JSON values (numbers, strings, lists, "
+                         f"dicts), got {settings!r}: {err}") from err
+
+
+def _differences(old: dict, new: dict) -> str:
+    keys = sorted(set(old) | set(new))
+    diff = [f"{k}: {old.get(k, '<absent>')!r} there, {new.get(k, '<absent>')!r} now"
+            for k in keys if old.get(k, "<absent>") != new.get(k, "<absent>")]
+    return "; ".join(diff)
+
+
+def _state_of(thing):
+    if isinstance(thing, torch.Generator):
+        return thing.get_state()
+    return thing.state_dict()
+
+
+def _restore(thing, saved) -> None:
+    if isinstance(thing, torch.Generator):
+        thing.set_state(saved.to(thing.get_state().device))
+    else:
+        thing.load_state_dict(saved)
+
+
+# --------------------------------------------------------------------------- the loop
+
+def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
+              checkpoint=None, settings: dict | None = None, every: int = 0,
+              checkpoint_every: int = 0, callback=None, device=None,
+              desc: str = "training") -> list[dict]:
+    """Call ``step_fn(step)`` for ``step`` in ``range(steps)`` and return the history.
+
+    ``step_fn`` does one optimiser step and returns ``(loss, parts)``: the scalar loss (checked
+    to be finite: at the first NaN/inf :class:`TrainingDiverged` names the step and stops,
+    before any checkpoint) and a dict of scalar tensors averaged into the records. Every
+    ``every`` steps (0: never) and after the last, a record ``{"step", <parts' means>,
+    "seconds"}`` (seconds since the previous record) is made, ``callback(step, record)`` may
+    add numbers to it, and it is appended to the history.
+
+    ``state`` names everything a resume must restore (modules, optimisers, schedulers, scalers,
+    ``torch.Generator``\\ s, any object with ``state_dict``/``load_state_dict``); the global CPU
+    and CUDA random states are saved too. With ``checkpoint`` set, all of it is written
+    atomically at every record and every ``checkpoint_every`` steps, with ``settings`` (a JSON
+    dict) and the step count, and an existing file is resumed from. A checkpoint made with other
+    settings, or at more steps than ``steps``, raises :class:`CheckpointError` (a
+    ``ValueError``): delete the file or pass another path; it never returns another model.
+    """
+    if not isinstance(steps, int) or not steps >= 0:
+        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    if not isinstance(every, int) or not every >= 0:
+        raise ValueError(f"every must be an int >= 0, got {every!r}")
+    if not isinstance(checkpoint_every, int) or not checkpoint_every >= 0:
+        raise ValueError(f"checkpoint_every must be an int >= 0, got {checkpoint_every!r}")
+    recorded = settings_text(settings or {})
+    history: list[dict] = []
+    start, elapsed, count = 0, 0.0, 0
+    sums: dict[str, torch.Tensor] = {}
+
+    if checkpoint is not None and Path(checkpoint).exists():
+        saved = load_checkpoint(checkpoint, map_location=device)
+        fix = "delete it to train afresh, or pass another checkpoint path"
+        if saved.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"checkpoint {str(checkpoint)!r} was written by an older "
+                                  f"dlcourse and records no settings; {fix}")
+        if saved["settings"] != recorded:
+            diff = _differences(json.loads(saved["settings"]), json.loads(recorded))
+            raise CheckpointError(f"checkpoint {str(checkpoint)!r} was made with other settings "
+                                  f"({diff}); {fix}")
+        if saved["step"] > steps:
+            raise CheckpointError(f"checkpoint {str(checkpoint)!r} holds {saved['step']} steps, "
+                                  f"more than the {steps} asked for; ask for {saved['step']} "
+                                  f"or more, or {fix}")
+        if set(saved["state"]) != set(state):
+            raise CheckpointError(f"checkpoint {str(checkpoint)!r} holds state "
+                                  f"{sorted(saved['state'])}, not {sorted(state)}; {fix}")
+        for name, thing in state.items():
+            _restore(thing, saved["state"][name])
+        torch.set_rng_state(saved["torch_rng"].cpu())
+        cuda_rng = saved.get("cuda_rng")
+        if cuda_rng and torch.cuda.is_available() and len(cuda_rng) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all([s.cpu() for s in cuda_rng])
+        history, start = saved["history"], saved["step"]
+        elapsed, count, sums = saved["elapsed"], saved["count"], saved["sums"]
+
+    def save(done: int) -> None:
+        save_checkpoint(checkpoint, {
+            "format": CHECKPOINT_FORMAT, "settings": recorded, "step": done,
+            "state": {name: _state_of(thing) for name, thing in state.items()},
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "history": history, "elapsed": elapsed, "count": count, "sums": sums})
+
+    bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps,
+               disable=progress_disabled())
+    began = time.perf_counter()
+    for step in bar:
+        try:
+            loss, parts = step_fn(step)
+        except (ValueError, FloatingPointError, RuntimeError) as err:
+            if hasattr(err, "add_note"):  # Python 3.11+: say where, keep the error's type
+                err.add_note(f"{desc}: raised at step {step + 1} (of {steps}); no checkpoint "
+                             f"written for it. A NaN/inf here often comes from the data or "
+                             f"a learning rate too high.")
+            raise
+        if not bool(torch.isfinite(loss.detach()).all()):
+            raise TrainingDiverged(
+                f"{desc}: the loss is {loss.item()} at step {step + 1} (of {steps}); stopped, "
+                f"no checkpoint written. Likely causes: NaN/inf in the data, a NaN or inf "
+                f"setting (a loss weight such as lambda_u=nan), or a learning rate too high.")
+        for k, v in parts.items():
+            v = v.detach().float()
+            sums[k] = sums[k] + v if k in sums else v
+        count += 1
+        done = step + 1
+        is_record = (every and done % every == 0) or done == steps
+        if is_record:
+            record = {"step": done}
+            record.update({k: (v / count).item() for k, v in sums.items()})
+            record["seconds"] = elapsed + time.perf_counter() - began
+            if callback is not None:
+                extra = callback(done, record) or {}
+                # plain Python numbers only: checkpoints load with weights_only=True
+                record.update({k: v.item() if hasattr(v, "item") else v
+                               for k, v in extra.items()})
+            history.append(record)
+            if sums:
+                bar.set_postfix({next(iter(sums)): f"{record[next(iter(sums))]:.4f}"})
+            sums, count, elapsed, began = {}, 0, 0.0, time.perf_counter()
+        if checkpoint is not None and (is_record or (checkpoint_every
+                                                     and done % checkpoint_every == 0)):
+            now = time.perf_counter()
+            elapsed, began = elapsed + now - began, now
+            save(done)
+    return history
+
+
+def cumulative_seconds(history: list[dict]) -> list[dict]:
+    """A copy of ``history`` whose ``seconds`` run from the start of training, not per record."""
+    total, out = 0.0, []
+    for record in history:
+        total += record["seconds"]
+        out.append({**record, "seconds": total})
+    return out
