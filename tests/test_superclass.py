@@ -1,4 +1,4 @@
-"""Tests of dlcourse.superclass (exported as dlcourse.losses.superclass_loss / interval_losses):
+"""Tests of dlcourse.superclass (superclass_loss, interval_losses and helpers):
 each checked against an independent computation, not against its own formula."""
 import math
 
