@@ -378,7 +378,7 @@ CASES: list[Case] = [
          {"groups": ["none", ("missing", [[0], [2]])], "num_classes": POS_INT}),
     Case("superclass.group_log_probs", superclass.group_log_probs,
          lambda: dict(logits=_logits(6, 3), groups=[[0, 1], [2]]),
-         {"logits": LOGITS[:-2] + ["none"], "groups": ["none", ("missing", [[0], [2]])]}),
+         {"logits": ["t_dtype", "t_flat", "t_shape", "none"], "groups": ["none", ("missing", [[0], [2]])]}),
     Case("superclass.superclass_loss", superclass.superclass_loss,
          lambda: dict(logits=_logits(6, 3), target=_labels(6, 3), groups=[[0, 1], [2]], mode="soft"),
          {"logits": LOGITS, "target": LABELS, "groups": ["none", ("missing", [[0], [2]])],
