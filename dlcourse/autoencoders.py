@@ -246,7 +246,7 @@ def finetune_loss(model: AutoencoderClassifier, x: torch.Tensor,
     lam = _non_negative(lam, "lam")
     noise_std = _non_negative(noise_std, "noise_std")
     check_tensor(x, "x", floating=True, nonempty=True)
-    check_labels(y, "y", num_classes=model.head.out_features, length=x.shape[0])
+    check_labels(y, "y", num_classes=model.head.out_features, length=x.shape[0], rows_of="x")
     if noise_std > 0:
         loss = F.cross_entropy(model(x), y)
         if lam > 0:
@@ -443,7 +443,8 @@ def kmeans_accuracy(features, y, num_clusters: int | None = None,
 
     a, labels = _features(features), _labels(y)
     if len(labels) != len(a):
-        raise ValueError(f"y must hold {len(a)} labels, got {len(labels)}")
+        raise ValueError(f"y must hold {len(a)} labels (one per row of features), "
+                         f"got {len(labels)}")
     if not np.isfinite(a).all():
         raise ValueError("features must be finite; they contain NaN or inf")
     if labels.size and labels.min() < 0:

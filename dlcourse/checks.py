@@ -107,11 +107,13 @@ def check_in_range(x: torch.Tensor, name: str, low: float | None = None,
 
 
 def check_labels(y, name: str, num_classes: int | None = None,
-                 length: int | None = None) -> torch.Tensor:
-    """A 1-D integer tensor of class indices in ``[0, num_classes)``, ``length`` long if given."""
+                 length: int | None = None, rows_of: str | None = None) -> torch.Tensor:
+    """A 1-D integer tensor of class indices in ``[0, num_classes)``, ``length`` long if given
+    (one per row of the argument called ``rows_of``, which the message then names too)."""
     check_tensor(y, name, ndim=1, floating=False)
     if length is not None and y.shape[0] != length:
-        raise ValueError(f"{name} must hold {length} labels, got {y.shape[0]}")
+        of = f" (one per row of {rows_of})" if rows_of else ""
+        raise ValueError(f"{name} must hold {length} labels{of}, got {y.shape[0]}")
     if y.numel():
         low, high = int(y.min()), int(y.max())
         if low < 0 or (num_classes is not None and high >= num_classes):

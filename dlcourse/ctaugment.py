@@ -286,7 +286,8 @@ class CTAugment:
         check_probabilities(probs, "probs")
         if probs.ndim != 2:
             raise ValueError(f"probs must be N x classes, got shape {tuple(probs.shape)}")
-        check_labels(labels, "labels", num_classes=probs.shape[1], length=probs.shape[0])
+        check_labels(labels, "labels", num_classes=probs.shape[1], length=probs.shape[0],
+                     rows_of="probs")
         self._check_draw(ops, bins, probs.shape[0])
         onehot = F.one_hot(labels, probs.shape[1]).to(probs.dtype)
         match = 1 - (probs - onehot).abs().sum(1) / 2

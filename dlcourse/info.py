@@ -40,9 +40,10 @@ def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
     Uniform over C outcomes gives log C, the maximum; a one-hot vector gives 0.
     """
-    _check_distribution(p, "p", dim)
     if dim is not None:
-        check_int(dim, "dim", -max(p.ndim, 1), max(p.ndim, 1) - 1)
+        ndim = max(p.ndim, 1) if torch.is_tensor(p) else 1
+        check_int(dim, "dim", -ndim, ndim - 1)
+    _check_distribution(p, "p", dim)
     return torch.special.entr(p).sum(dim=dim)  # entr(x) = -x log x, entr(0) = 0
 
 
