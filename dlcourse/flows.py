@@ -541,7 +541,7 @@ def bits_per_dim(log_prob: torch.Tensor, num_dims: int,
     ``bpd = (-log_prob / num_dims + log(levels)) / log 2``: a uniform
     density on [0, 1] gives exactly ``log2(levels)``, 8 bits for 256.
     """
-    check_tensor(log_prob, "log_prob", floating=True, finite=True)
+    check_tensor(log_prob, "log_prob", floating=True)  # a model output: NaN is not checked
     _positive_int("num_dims", num_dims)
     check_int(levels, "levels", low=2)
     return (-log_prob / num_dims + math.log(levels)) / math.log(2)

@@ -61,11 +61,11 @@ def mixup(x1: torch.Tensor, y1: torch.Tensor, x2: torch.Tensor,
     for name, t in (("x1", x1), ("y1", y1), ("x2", x2), ("y2", y2)):
         check_tensor(t, name, floating=True)
     if x2.shape != x1.shape:
-        raise ValueError(f"x2 must have the shape of x1, {tuple(x1.shape)}, got {tuple(x2.shape)}")
+        raise ValueError(f"x1 and x2 must share a shape, got {tuple(x1.shape)} and {tuple(x2.shape)}")
     if len(y1) != len(x1):
         raise ValueError(f"y1 must hold one target per row of x1 ({len(x1)}), got {len(y1)}")
     if y2.shape != y1.shape:
-        raise ValueError(f"y2 must have the shape of y1, {tuple(y1.shape)}, got {tuple(y2.shape)}")
+        raise ValueError(f"y1 and y2 must share a shape, got {tuple(y1.shape)} and {tuple(y2.shape)}")
     a = torch.tensor(float(alpha), device=x1.device)
     lam = torch.distributions.Beta(a, a).sample((len(x1),))
     lam = torch.maximum(lam, 1 - lam)

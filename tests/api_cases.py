@@ -451,7 +451,7 @@ CASES: list[Case] = [
          {"y": ["t_nan", "t_dtype", "none"], "alpha": NONNEG + ["zero", ("half", 0.5)]}),
     Case("flows.bits_per_dim", flows.bits_per_dim,
          lambda: dict(log_prob=torch.tensor([-1.0, -2.0]), num_dims=4, levels=256),
-         {"log_prob": ["t_nan", "t_dtype", "none"], "num_dims": POS_INT,
+         {"log_prob": ["t_dtype", "none"], "num_dims": POS_INT,
           "levels": POS_INT + [("one", 1)]}),
     Case("flows.manifold_latents", flows.manifold_latents,
          lambda: dict(z=torch.randn(4, 3), steps=3),
