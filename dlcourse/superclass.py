@@ -22,7 +22,7 @@ from itertools import combinations
 
 import torch
 
-from .checks import check_int, check_number, check_tensor
+from .checks import check_int, check_number
 
 MODES = ("soft", "hard")
 HARD_EPSILON = 1e-7  # Keras's K.epsilon(): the clip the article's hard loss ran through
