@@ -253,7 +253,10 @@ def _check_batch(num_classes: int, x_l, y_l, x_u, step, unlabelled: bool = True)
 def _check_weights(**weights) -> None:
     """Loss weights: finite numbers >= 0."""
     for name, value in weights.items():
-        check_number(value, name, low=0.0)
+        try:
+            check_number(value, name, low=0.0)
+        except ValueError as error:
+            raise ValueError(f"the loss weights must be finite numbers >= 0: {error}") from None
 
 
 class Supervised:
