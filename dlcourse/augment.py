@@ -11,9 +11,20 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .checks import check_images, check_number, check_tensor
+
 
 def _uniform(n: int, low: float, high: float, generator, device) -> torch.Tensor:
     return low + (high - low) * torch.rand(n, generator=generator, device=generator.device if generator else "cpu").to(device)
+
+
+def _range_pair(pair, name: str, low: float | None, high: float | None) -> tuple[float, float]:
+    """``(a, b)``: two finite numbers with ``low < a <= b <= high``."""
+    if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+        raise ValueError(f"{name} must be a pair (low, high), got {pair!r}")
+    a = check_number(pair[0], name, low=low, low_open=True)
+    b = check_number(pair[1], name, low=a, high=high)
+    return a, b
 
 
 def random_affine(x: torch.Tensor, *, degrees: float = 0.0, scale: tuple[float, float] = (1.0, 1.0),
@@ -22,12 +33,11 @@ def random_affine(x: torch.Tensor, *, degrees: float = 0.0, scale: tuple[float, 
     """Rotate by up to ``degrees``, scale within ``scale``, shift by up to ``translate`` (fraction
     of the image size) and shear by up to ``shear`` degrees; each image draws its own parameters.
     """
-    if x.ndim != 4:
-        raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
-    if degrees < 0 or translate < 0 or shear < 0:
-        raise ValueError(f"degrees, translate and shear must be >= 0, got {degrees}, {translate}, {shear}")
-    if not 0 < scale[0] <= scale[1]:
-        raise ValueError(f"scale must be (low, high) with 0 < low <= high, got {scale}")
+    check_images(x)
+    degrees = check_number(degrees, "degrees", low=0.0)
+    translate = check_number(translate, "translate", low=0.0)
+    shear = check_number(shear, "shear", low=0.0, high=90.0, high_open=True)
+    scale = _range_pair(scale, "scale", 0.0, None)
     n, device = x.shape[0], x.device
     angle = _uniform(n, -degrees, degrees, generator, device) * math.pi / 180
     zoom = _uniform(n, scale[0], scale[1], generator, device)
@@ -53,8 +63,8 @@ def random_affine(x: torch.Tensor, *, degrees: float = 0.0, scale: tuple[float, 
 def gaussian_noise(x: torch.Tensor, std: float, generator: torch.Generator | None = None,
                    clamp: bool = True) -> torch.Tensor:
     """Add N(0, std^2) noise to every pixel, clamped back to [0, 1] by default."""
-    if std < 0:
-        raise ValueError(f"std must be >= 0, got {std}")
+    check_tensor(x, "x", floating=True)
+    std = check_number(std, "std", low=0.0)
     noise = torch.randn(x.shape, generator=generator, device=generator.device if generator else "cpu")
     out = x + std * noise.to(x.device, x.dtype)
     return out.clamp(0, 1) if clamp else out
@@ -64,10 +74,8 @@ def random_crop(x: torch.Tensor, scale: tuple[float, float] = (0.6, 1.0),
                 generator: torch.Generator | None = None) -> torch.Tensor:
     """Crop a random square covering a fraction ``scale`` of each side and resize it back to full size
     (the IIC paper's crops), one crop per image, in one ``grid_sample`` call."""
-    if x.ndim != 4:
-        raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
-    if not 0 < scale[0] <= scale[1] <= 1:
-        raise ValueError(f"scale must be (low, high) with 0 < low <= high <= 1, got {scale}")
+    check_images(x)
+    scale = _range_pair(scale, "scale", 0.0, 1.0)
     n, device = x.shape[0], x.device
     side = _uniform(n, scale[0], scale[1], generator, device)
     centre = [(2 * torch.rand(n, generator=generator, device=generator.device if generator else "cpu")
@@ -85,15 +93,14 @@ def binarize(x: torch.Tensor, threshold: float | tuple[float, float] = 0.5,
              generator: torch.Generator | None = None) -> torch.Tensor:
     """Pixels above the threshold become 1, the rest 0; a ``(low, high)`` range draws one threshold
     per image."""
+    check_tensor(x, "x")
     if isinstance(threshold, tuple):
-        if not 0 <= threshold[0] <= threshold[1] <= 1:
+        if len(threshold) != 2 or not 0 <= threshold[0] <= threshold[1] <= 1:  # NaN fails too
             raise ValueError(f"threshold must be in [0, 1] with low <= high, got {threshold}")
         level = _uniform(x.shape[0], threshold[0], threshold[1], generator, x.device)
         level = level.view(-1, *([1] * (x.ndim - 1))).to(x.dtype)
     else:
-        if not 0 <= threshold <= 1:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-        level = threshold
+        level = check_number(threshold, "threshold", 0.0, 1.0)
     return (x > level).to(x.dtype)
 
 
@@ -110,6 +117,9 @@ VIEW_OPS = {
 
 def make_view(x: torch.Tensor, ops=tuple(VIEW_OPS), generator: torch.Generator | None = None) -> torch.Tensor:
     """A second view of every image in ``x``: the named ``ops`` of ``VIEW_OPS``, applied in order."""
+    check_images(x)
+    if isinstance(ops, (str, bytes)) or not hasattr(ops, "__iter__"):
+        raise ValueError(f"ops must be a sequence of names from {list(VIEW_OPS)}, got {ops!r}")
     unknown = [op for op in ops if op not in VIEW_OPS]
     if unknown:
         raise ValueError(f"ops must be names from {list(VIEW_OPS)}, got unknown {unknown}")

@@ -30,28 +30,28 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import augment, metrics, train
+from .checks import check_int, check_labels, check_number, check_positive_int, check_tensor
 
 CODE_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
                     "linear": nn.Identity}
 
 
 def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
+    return check_positive_int(value, name)
 
 
 def _non_negative(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+    return check_number(value, name, low=0.0)
 
 
 def _positive(value, name: str) -> float:
-    if _non_negative(value, name) == 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return float(value)
+    return check_number(value, name, low=0.0, low_open=True)
+
+
+def _sequence(value, name: str) -> tuple:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{name} must be a sequence, got {value!r}")
+    return tuple(value)
 
 
 # -------------------------------------------------------------------------- models
@@ -89,7 +89,7 @@ class MLPAutoencoder(_Autoencoder):
         super().__init__()
         _positive_int(in_features, "in_features")
         _positive_int(code_size, "code_size")
-        hidden = tuple(hidden)
+        hidden = _sequence(hidden, "hidden")
         for width in hidden:
             _positive_int(width, "hidden")
         if code_activation not in CODE_ACTIVATIONS:
@@ -135,7 +135,7 @@ class ConvAutoencoder(_Autoencoder):
         _positive_int(code_size, "code_size")
         _positive_int(in_channels, "in_channels")
         _positive_int(image_size, "image_size")
-        widths = tuple(widths)
+        widths = _sequence(widths, "widths")
         if len(widths) != 2:
             raise ValueError(f"widths must hold two channel counts, "
                              f"got {widths!r}")
@@ -212,6 +212,7 @@ def corrupt(x: torch.Tensor, noise_std: float,
     ``x`` itself is never modified.
     """
     _non_negative(noise_std, "noise_std")
+    check_tensor(x, "x", floating=True)
     return augment.gaussian_noise(x, noise_std, generator=generator, clamp=clip)
 
 
@@ -224,6 +225,8 @@ def reconstruction_loss(model: nn.Module, x: torch.Tensor,
     With ``noise_std > 0`` (a denoising autoencoder) the *input* is a
     corrupted copy of ``x``; the target is always ``x`` itself.
     """
+    noise_std = _non_negative(noise_std, "noise_std")
+    check_tensor(x, "x", floating=True, nonempty=True)
     inputs = corrupt(x, noise_std, generator, clip) if noise_std > 0 else x
     return F.mse_loss(model.reconstruct(inputs), x)
 
@@ -239,6 +242,9 @@ def finetune_loss(model: AutoencoderClassifier, x: torch.Tensor,
     Without noise the code is computed once and shared by both terms.
     """
     lam = _non_negative(lam, "lam")
+    noise_std = _non_negative(noise_std, "noise_std")
+    check_tensor(x, "x", floating=True, nonempty=True)
+    check_labels(y, "y", num_classes=model.head.out_features, length=x.shape[0], rows_of="x")
     if noise_std > 0:
         loss = F.cross_entropy(model(x), y)
         if lam > 0:
@@ -347,6 +353,7 @@ def _batched(fn: Callable, x: torch.Tensor, batch_size: int) -> torch.Tensor:
 
 def encode(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """The codes of every row of ``x`` (eval mode, in batches)."""
+    check_tensor(x, "x")
     model.eval()
     return _batched(model.encode, x, _positive_int(batch_size, "batch_size"))
 
@@ -354,7 +361,7 @@ def encode(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.T
 def reconstruction_error(model: nn.Module, x: torch.Tensor,
                          batch_size: int = 1024) -> float:
     """Mean squared reconstruction error per input number (pixel or feature)."""
-    if x.shape[0] == 0:
+    if check_tensor(x, "x").shape[0] == 0:
         raise ValueError("x must hold at least one sample")
     model.eval()
     x_hat = _batched(model.reconstruct, x, _positive_int(batch_size, "batch_size"))
@@ -363,8 +370,11 @@ def reconstruction_error(model: nn.Module, x: torch.Tensor,
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Fraction of rows whose largest logit is the label's."""
+    check_tensor(x, "x", nonempty=True)
+    check_tensor(y, "y")
     if y.ndim != 1 or y.shape[0] != x.shape[0]:
         raise ValueError(f"y must hold {x.shape[0]} labels, got shape {tuple(y.shape)}")
+    check_labels(y, "y")
     return (train.predict(model, x).argmax(1) == y).float().mean().item()
 
 
@@ -377,8 +387,9 @@ def stratified_mask(y: torch.Tensor, fraction: float = 0.5,
     if not torch.is_tensor(y) or y.ndim != 1 or y.is_floating_point():
         shape, dtype = getattr(y, "shape", y), getattr(y, "dtype", type(y))
         raise ValueError(f"y must be a 1-D integer tensor, got {shape!r} of {dtype}")
-    if not 0 < fraction < 1:
-        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
+    check_labels(y, "y")
+    check_number(fraction, "fraction", 0.0, 1.0, low_open=True, high_open=True)
+    seed = check_int(seed, "seed", low=0)
     generator = torch.Generator().manual_seed(seed)
     labels = y.cpu()
     mask = torch.zeros(len(labels), dtype=torch.bool)
@@ -430,7 +441,14 @@ def kmeans_accuracy(features, y, num_clusters: int | None = None,
 
     a, labels = _features(features), _labels(y)
     if len(labels) != len(a):
-        raise ValueError(f"y must hold {len(a)} labels, got {len(labels)}")
+        raise ValueError(f"y must hold {len(a)} labels (one per row of features), "
+                         f"got {len(labels)}")
+    if not np.isfinite(a).all():
+        raise ValueError("features must be finite; they contain NaN or inf")
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"y must hold labels >= 0, got {labels.min()}")
+    if num_clusters is not None:
+        check_positive_int(num_clusters, "num_clusters")
     k = num_clusters or int(labels.max()) + 1
     found = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(a)
     return metrics.cluster_accuracy(labels, found)
@@ -445,6 +463,7 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
 
     Computed from the D x D covariance in float64 (``torch.linalg.eigh``) on x's device.
     """
+    check_tensor(x, "x", floating=True, finite=True)
     flat = x.reshape(x.shape[0], -1)
     if flat.shape[0] < 2:
         raise ValueError(f"x must hold at least two samples, got {flat.shape[0]}")
@@ -463,6 +482,9 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
 def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor,
                     components: torch.Tensor) -> torch.Tensor:
     """Project the rows of ``x`` onto mean + span(components); same shape as ``x``."""
+    check_tensor(x, "x", floating=True)
+    check_tensor(mean, "mean", floating=True, finite=True)
+    check_tensor(components, "components", floating=True, finite=True)
     flat = x.reshape(x.shape[0], -1)
     d = flat.shape[1]
     if mean.shape != (d,) or components.ndim != 2 or components.shape[0] != d:
@@ -564,7 +586,8 @@ def decoder_sweep(model: nn.Module, low, high, steps: int = 12) -> torch.Tensor:
         raise ValueError(f"model must have a 2-D code, got code_size="
                          f"{getattr(model, 'code_size', None)}")
     _positive_int(steps, "steps")
-    low, high = [float(v) for v in low], [float(v) for v in high]
+    low = [check_number(v, "low") for v in _sequence(low, "low")]
+    high = [check_number(v, "high") for v in _sequence(high, "high")]
     if len(low) != 2 or len(high) != 2 or not all(a < b for a, b in zip(low, high)):
         raise ValueError(f"low and high must be two numbers each with low < high, "
                          f"got {low} and {high}")

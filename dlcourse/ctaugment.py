@@ -16,10 +16,14 @@ invert, posterize, solarize, sharpness) or occluding (cutout); no colour operati
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 import torch.nn.functional as F
+
+from .checks import (check_bool, check_images, check_in_range, check_int, check_number,
+                     check_positive_int, check_probabilities, check_labels, check_tensor)
 
 
 def _per_image(m: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -37,6 +41,23 @@ def _identity_theta(n, device):
     return theta
 
 
+def _magnitude_op(op):
+    """Wrap an operation so that a direct call checks ``x`` (``N x C x H x W``, floating) and
+    ``m`` (one magnitude in [0, 1] per image); ``op.unchecked`` is the bare operation, which
+    :meth:`CTAugment.apply` calls with magnitudes it drew itself (no device sync per op)."""
+    @functools.wraps(op)
+    def checked(x, m, generator=None):
+        check_images(x)
+        check_tensor(m, "m", ndim=1, floating=True)
+        if m.shape[0] != x.shape[0]:
+            raise ValueError(f"m must hold one magnitude per image ({x.shape[0]}), got {m.shape[0]}")
+        check_in_range(m, "m", 0.0, 1.0)
+        return op(x, m, generator)
+    checked.unchecked = op
+    return checked
+
+
+@_magnitude_op
 def rotate(x, m, generator=None):
     """Rotate by (2m - 1) * 30 degrees: m = 0.5 is no rotation."""
     angle = (2 * m - 1) * math.radians(30)
@@ -53,31 +74,37 @@ def _affine_entry(x, row: int, col: int, value: torch.Tensor) -> torch.Tensor:
     return _affine(x, theta)
 
 
+@_magnitude_op
 def shear_x(x, m, generator=None):
     """Horizontal shear by a factor (2m - 1) * 0.3."""
     return _affine_entry(x, 0, 1, (2 * m - 1) * 0.3)
 
 
+@_magnitude_op
 def shear_y(x, m, generator=None):
     """Vertical shear by a factor (2m - 1) * 0.3."""
     return _affine_entry(x, 1, 0, (2 * m - 1) * 0.3)
 
 
+@_magnitude_op
 def translate_x(x, m, generator=None):
     """Shift right or left by up to 30% of the width (normalised coordinates span 2)."""
     return _affine_entry(x, 0, 2, (2 * m - 1) * 0.6)
 
 
+@_magnitude_op
 def translate_y(x, m, generator=None):
     """Shift down or up by up to 30% of the height."""
     return _affine_entry(x, 1, 2, (2 * m - 1) * 0.6)
 
 
+@_magnitude_op
 def identity(x, m, generator=None):
     """No change (a bin of 'do nothing' the weights can favour)."""
     return x
 
 
+@_magnitude_op
 def autocontrast(x, m, generator=None):
     """Blend towards the image stretched to the full [0, 1] range; m is the blend."""
     low = x.amin(dim=(1, 2, 3), keepdim=True)
@@ -86,22 +113,26 @@ def autocontrast(x, m, generator=None):
     return x + _per_image(m, x) * (stretched - x)
 
 
+@_magnitude_op
 def brightness(x, m, generator=None):
     """Multiply by a factor from 0.1 (almost black) to 1.9."""
     return (x * _per_image(0.1 + 1.8 * m, x)).clamp(0, 1)
 
 
+@_magnitude_op
 def contrast(x, m, generator=None):
     """Scale the deviation from the image mean by a factor from 0.1 to 1.9."""
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     return (mean + _per_image(0.1 + 1.8 * m, x) * (x - mean)).clamp(0, 1)
 
 
+@_magnitude_op
 def invert(x, m, generator=None):
     """Blend towards the negative 1 - x; m is the blend (0.5 gives a flat grey image)."""
     return x + _per_image(m, x) * (1 - 2 * x)
 
 
+@_magnitude_op
 def posterize(x, m, generator=None):
     """Keep 1 to 8 bits per pixel (m = 0: one bit)."""
     levels = 2.0 ** (1 + torch.round(7 * m))
@@ -109,11 +140,13 @@ def posterize(x, m, generator=None):
     return torch.floor(x * levels).clamp_max(levels - 1) / (levels - 1)
 
 
+@_magnitude_op
 def solarize(x, m, generator=None):
     """Invert the pixels above the threshold m (m = 1: no change, m = 0: full negative)."""
     return torch.where(x >= _per_image(m, x), 1 - x, x)
 
 
+@_magnitude_op
 def sharpness(x, m, generator=None):
     """Blur (factor < 1) or sharpen (factor > 1) against a 3 x 3 smoothed copy, factor 0.1..1.9."""
     c = x.shape[1]
@@ -124,6 +157,7 @@ def sharpness(x, m, generator=None):
     return (smooth + _per_image(0.1 + 1.8 * m, x) * (x - smooth)).clamp(0, 1)
 
 
+@_magnitude_op
 def cutout(x, m, generator=None):
     """Grey out (0.5) a square of side up to half the image, at a random place."""
     n, _, h, w = x.shape
@@ -155,17 +189,19 @@ class CTAugment:
 
     def __init__(self, ops=None, num_bins: int = 17, decay: float = 0.99,
                  threshold: float = 0.8, depth: int = 2, learn: bool = True, device=None):
+        if ops is not None and not hasattr(ops, "items"):
+            raise ValueError(f"ops must be a mapping of name -> operation, got {ops!r}")
         ops = dict(OPS if ops is None else ops)
         if not ops:
             raise ValueError("ops must hold at least one operation, got none")
-        if num_bins < 1:
-            raise ValueError(f"num_bins must be >= 1, got {num_bins}")
-        if not 0 <= decay < 1:
-            raise ValueError(f"decay must be in [0, 1), got {decay}")
-        if not 0 <= threshold <= 1:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-        if depth < 1:
-            raise ValueError(f"depth must be >= 1, got {depth}")
+        uncallable = [name for name, op in ops.items() if not callable(op)]
+        if uncallable:
+            raise ValueError(f"ops must map names to callables; not callable: {uncallable}")
+        num_bins = check_positive_int(num_bins, "num_bins")
+        decay = check_number(decay, "decay", 0.0, 1.0, high_open=True)
+        threshold = check_number(threshold, "threshold", 0.0, 1.0)
+        depth = check_positive_int(depth, "depth")
+        learn = check_bool(learn, "learn")
         self.ops, self.names = list(ops.values()), list(ops)
         self.num_bins, self.decay, self.threshold = num_bins, decay, threshold
         self.depth, self.learn = depth, learn
@@ -189,6 +225,7 @@ class CTAugment:
     def sample(self, n: int, generator=None, uniform: bool = False):
         """Draw ``depth`` operations per image (uniformly) and a bin for each: ``(ops, bins)``,
         two ``n x depth`` integer tensors. ``uniform=True`` draws the bins uniformly (probes)."""
+        n = check_int(n, "n", low=0)
         device = self.weights.device
         ops = torch.randint(len(self.ops), (n, self.depth), generator=generator, device=device)
         if uniform:
@@ -202,11 +239,8 @@ class CTAugment:
     def apply(self, x: torch.Tensor, ops: torch.Tensor, bins: torch.Tensor,
               generator=None) -> torch.Tensor:
         """Apply the drawn operations in turn; the magnitude is uniform inside each bin."""
-        if x.ndim != 4:
-            raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
-        if ops.shape != (len(x), self.depth) or bins.shape != ops.shape:
-            raise ValueError(f"ops and bins must be {len(x)} x {self.depth}, got "
-                             f"{tuple(ops.shape)} and {tuple(bins.shape)}")
+        check_images(x)
+        self._check_draw(ops, bins, len(x))
         jitter = torch.rand(bins.shape, generator=generator,
                             device=generator.device if generator is not None else x.device)
         magnitude = ((bins.to(x.device) + jitter.to(x.device)) / self.num_bins).to(x.dtype)
@@ -215,8 +249,18 @@ class CTAugment:
             for k, op in enumerate(self.ops):
                 chosen = (ops[:, d] == k).nonzero().flatten().to(x.device)
                 if len(chosen):
-                    out[chosen] = op(out[chosen], magnitude[chosen, d], generator)
+                    bare = getattr(op, "unchecked", op)
+                    out[chosen] = bare(out[chosen], magnitude[chosen, d], generator)
         return out
+
+    def _check_draw(self, ops, bins, n: int) -> None:
+        """``ops`` and ``bins``: ``n x depth`` integer tensors of operation and bin indices."""
+        for name, index, size in (("ops", ops, len(self.ops)), ("bins", bins, self.num_bins)):
+            check_tensor(index, name, ndim=2, floating=False)
+            if index.shape != (n, self.depth):
+                raise ValueError(f"ops and bins must be {n} x {self.depth}: {name} has shape "
+                                 f"{tuple(index.shape)}")
+            check_in_range(index, name, 0, size - 1)
 
     def __call__(self, x: torch.Tensor, generator=None) -> torch.Tensor:
         """A strong augmentation of every image, with bins drawn from the learnt weights."""
@@ -239,12 +283,12 @@ class CTAugment:
         ``w <- decay * w + (1 - decay) * m``, in closed form
         ``w <- decay**c * w + (1 - decay**c) * m``. Returns the matches.
         """
-        if probs.ndim != 2 or labels.shape != probs.shape[:1]:
-            raise ValueError(
-                f"probs must be N x classes and labels N, got "
-                f"{tuple(probs.shape)} and {tuple(labels.shape)}")
-        if probs.min() < 0 or probs.max() > 1:
-            raise ValueError("probs must lie in [0, 1] (softmax outputs)")
+        check_probabilities(probs, "probs")
+        if probs.ndim != 2:
+            raise ValueError(f"probs must be N x classes, got shape {tuple(probs.shape)}")
+        check_labels(labels, "labels", num_classes=probs.shape[1], length=probs.shape[0],
+                     rows_of="probs")
+        self._check_draw(ops, bins, probs.shape[0])
         onehot = F.one_hot(labels, probs.shape[1]).to(probs.dtype)
         match = 1 - (probs - onehot).abs().sum(1) / 2
         w = self.weights

@@ -17,13 +17,14 @@ from torch import nn
 from torch.nn import functional as F
 
 
+from .checks import (check_in_range, check_int, check_number, check_positive_int,
+                     check_tensor)
+
 LOG_2PI = math.log(2 * math.pi)
 
 
 def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
+    return check_positive_int(value, name)
 
 
 def _flat_sum(t: torch.Tensor) -> torch.Tensor:
@@ -71,22 +72,22 @@ def half_mask(features: int, invert: bool = False, device=None,
 def squeeze(x: torch.Tensor) -> torch.Tensor:
     """``N x C x H x W`` -> ``N x 4C x H/2 x W/2``: every 2 x 2 block of each channel becomes four
     channels. Channel ``4c + 2a + b`` holds pixel ``(2i + a, 2j + b)`` of input channel ``c``."""
-    if x.ndim != 4:
+    if check_tensor(x, "x").ndim != 4:
         raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
     n, c, h, w = x.shape
     if h % 2 or w % 2:
-        raise ValueError(f"height and width must be even to squeeze, got {h} x {w}")
+        raise ValueError(f"x must have an even height and width to squeeze, got {h} x {w}")
     x = x.reshape(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4)
     return x.reshape(n, 4 * c, h // 2, w // 2)
 
 
 def unsqueeze(x: torch.Tensor) -> torch.Tensor:
     """The inverse of :func:`squeeze`: ``N x 4C x H x W`` -> ``N x C x 2H x 2W``."""
-    if x.ndim != 4:
+    if check_tensor(x, "x").ndim != 4:
         raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
     n, c4, h, w = x.shape
     if c4 % 4:
-        raise ValueError(f"the number of channels must be a multiple of 4, got {c4}")
+        raise ValueError(f"x must have a number of channels that is a multiple of 4, got {c4}")
     x = x.reshape(n, c4 // 4, 2, 2, h, w).permute(0, 1, 4, 2, 5, 3)
     return x.reshape(n, c4 // 4, 2 * h, 2 * w)
 
@@ -100,6 +101,9 @@ class ResidualST(nn.Module):
 
     def __init__(self, channels: int, hidden: int, num_blocks: int):
         super().__init__()
+        _positive_int("channels", channels)
+        _positive_int("hidden", hidden)
+        check_int(num_blocks, "num_blocks", low=0)
         self.inp = nn.Conv2d(channels, hidden, 3, padding=1)
         self.blocks = nn.ModuleList(
             nn.Sequential(nn.ReLU(), nn.Conv2d(hidden, hidden, 3, padding=1),
@@ -121,6 +125,9 @@ class MLPST(nn.Module):
 
     def __init__(self, features: int, hidden: int, num_layers: int = 2):
         super().__init__()
+        _positive_int("features", features)
+        _positive_int("hidden", hidden)
+        check_int(num_layers, "num_layers", low=0)
         layers, width = [], features
         for _ in range(num_layers):
             layers += [nn.Linear(width, hidden), nn.ReLU()]
@@ -147,6 +154,10 @@ class AffineCoupling(nn.Module):
 
     def __init__(self, mask: torch.Tensor, net: nn.Module):
         super().__init__()
+        if not torch.is_tensor(mask):
+            raise ValueError(f"mask must be a tensor, got {type(mask).__name__}")
+        if not isinstance(net, nn.Module):
+            raise ValueError(f"net must be an nn.Module, got {type(net).__name__}")
         if not torch.all((mask == 0) | (mask == 1)):
             raise ValueError("mask must hold only 0 and 1")
         if mask.ndim < 2 or mask.shape[0] != 1:
@@ -204,8 +215,8 @@ class BatchNormFlow(nn.Module):
     def __init__(self, channels: int, momentum: float = 0.05, eps: float = 1e-4):
         super().__init__()
         _positive_int("channels", channels)
-        if not 0.0 < momentum <= 1.0:
-            raise ValueError(f"momentum must be in (0, 1], got {momentum}")
+        momentum = check_number(momentum, "momentum", 0.0, 1.0, low_open=True)
+        eps = check_number(eps, "eps", low=0.0, low_open=True)
         self.eps, self.momentum = eps, momentum
         self.log_gamma = nn.Parameter(torch.zeros(channels))
         self.beta = nn.Parameter(torch.zeros(channels))
@@ -256,7 +267,7 @@ class ActNorm(nn.Module):
     def __init__(self, channels: int, eps: float = 1e-6):
         super().__init__()
         _positive_int("channels", channels)
-        self.eps = eps
+        self.eps = check_number(eps, "eps", low=0.0, low_open=True)
         self.bias = nn.Parameter(torch.zeros(channels))
         self.log_scale = nn.Parameter(torch.zeros(channels))
         self.register_buffer("initialized", torch.tensor(0.0))
@@ -303,8 +314,7 @@ class _Flow(nn.Module):
     def sample(self, n: int, temperature: float = 1.0, generator=None, device=None):
         """``n`` samples ``f^-1(z)`` with ``z ~ N(0, temperature^2 I)`` (temperature < 1: typical)."""
         _positive_int("n", n)
-        if not temperature >= 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        temperature = check_number(temperature, "temperature", low=0.0)
         param = next(self.parameters())
         z = torch.randn(n, self.num_dims, generator=generator, device=device or param.device,
                         dtype=param.dtype)
@@ -331,6 +341,7 @@ class CouplingStack(_Flow):
     def __init__(self, features: int, num_couplings: int = 6, hidden: int = 64,
                  num_layers: int = 2, norm: str | None = None):
         super().__init__()
+        _positive_int("features", features)
         _positive_int("num_couplings", num_couplings)
         _positive_int("hidden", hidden)
         _norm_layer(norm, 1)  # validates norm
@@ -416,13 +427,12 @@ class RealNVP(_Flow):
     def __init__(self, shape, num_scales: int = 2, hidden: int = 32, num_blocks: int = 2,
                  norm: str | None = "actnorm"):
         super().__init__()
-        if len(shape) != 3:
-            raise ValueError(f"shape must be (C, H, W), got {tuple(shape)}")
-        c, h, w = (int(v) for v in shape)
+        if not hasattr(shape, "__len__") or len(shape) != 3:
+            raise ValueError(f"shape must be (C, H, W), got {shape!r}")
+        c, h, w = (_positive_int("shape", v) for v in shape)
         _positive_int("num_scales", num_scales)
         _positive_int("hidden", hidden)
-        if num_blocks < 0:
-            raise ValueError(f"num_blocks must be >= 0, got {num_blocks}")
+        check_int(num_blocks, "num_blocks", low=0)
         _norm_layer(norm, 1)  # validates norm
         if h % 2 ** (num_scales - 1) or w % 2 ** (num_scales - 1):
             raise ValueError(f"an image of {h} x {w} cannot be squeezed {num_scales - 1} times "
@@ -477,7 +487,11 @@ def make_realnvp(shape, **kwargs) -> _Flow:
     :class:`RealNVP` (kwargs: ``num_scales, hidden, num_blocks, norm``); ``(D,)`` gives a
     :class:`CouplingStack` with alternating masks (kwargs: ``num_couplings, hidden, num_layers,
     norm``)."""
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise ValueError(f"shape must be (C, H, W) or (D,), got {shape!r}")
     shape = tuple(shape)
+    if len(shape) == 1:
+        _positive_int("shape", shape[0])
     if len(shape) == 3:
         return RealNVP(shape, **kwargs)
     if len(shape) == 1:
@@ -490,10 +504,8 @@ def make_realnvp(shape, **kwargs) -> _Flow:
 def dequantize(x: torch.Tensor, levels: int = 256, generator=None) -> torch.Tensor:
     """Uniform dequantisation: pixel values ``k / (levels - 1)`` in [0, 1] become
     ``(k + u) / levels`` with ``u ~ U[0, 1)``, a continuous variable in [0, 1)."""
-    _positive_int("levels", levels)
-    if x.numel() and (x.min() < 0 or x.max() > 1):
-        raise ValueError(f"x must lie in [0, 1], got values in [{x.min().item():.3g}, "
-                         f"{x.max().item():.3g}]")
+    check_int(levels, "levels", low=2)
+    check_in_range(check_tensor(x, "x", floating=True), "x", 0.0, 1.0)
     k = torch.round(x * (levels - 1))
     u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     return (k + u) / levels
@@ -505,8 +517,8 @@ def logit_transform(x: torch.Tensor, alpha: float = 0.05):
     ``sum(log(1 - 2 alpha) - log p - log(1 - p))``.
 
     Squeezing into ``[alpha, 1 - alpha]`` keeps the logit finite."""
-    if not 0.0 < alpha < 0.5:
-        raise ValueError(f"alpha must be in (0, 0.5), got {alpha}")
+    alpha = check_number(alpha, "alpha", 0.0, 0.5, low_open=True, high_open=True)
+    check_in_range(check_tensor(x, "x", floating=True), "x", 0.0, 1.0)
     p = alpha + (1 - 2 * alpha) * x
     y = torch.log(p) - torch.log1p(-p)
     terms = math.log(1 - 2 * alpha) - torch.log(p) - torch.log1p(-p)
@@ -515,8 +527,8 @@ def logit_transform(x: torch.Tensor, alpha: float = 0.05):
 
 def inverse_logit_transform(y: torch.Tensor, alpha: float = 0.05) -> torch.Tensor:
     """The inverse of :func:`logit_transform`: ``x = (sigmoid(y) - alpha) / (1 - 2 alpha)``."""
-    if not 0.0 < alpha < 0.5:
-        raise ValueError(f"alpha must be in (0, 0.5), got {alpha}")
+    alpha = check_number(alpha, "alpha", 0.0, 0.5, low_open=True, high_open=True)
+    check_tensor(y, "y", floating=True, finite=True)
     return (torch.sigmoid(y) - alpha) / (1 - 2 * alpha)
 
 
@@ -530,8 +542,9 @@ def bits_per_dim(log_prob: torch.Tensor, num_dims: int,
     ``bpd = (-log_prob / num_dims + log(levels)) / log 2``: a uniform
     density on [0, 1] gives exactly ``log2(levels)``, 8 bits for 256.
     """
+    check_tensor(log_prob, "log_prob", floating=True)  # a model output: NaN is not checked
     _positive_int("num_dims", num_dims)
-    _positive_int("levels", levels)
+    check_int(levels, "levels", low=2)
     return (-log_prob / num_dims + math.log(levels)) / math.log(2)
 
 
@@ -554,6 +567,7 @@ def manifold_latents(z: torch.Tensor, steps: int = 9) -> torch.Tensor:
     """Eq. 19 of the paper: for four latents ``z (4 x D)``, the ``steps x steps`` grid
     ``cos(phi)(cos(phi') z1 + sin(phi') z2) + sin(phi)(cos(phi') z3 + sin(phi') z4)``,
     ``phi, phi'`` in [0, pi/2]; rows follow ``phi``, columns ``phi'``; shape ``steps^2 x D``."""
+    check_tensor(z, "z", floating=True, finite=True)
     if z.ndim != 2 or z.shape[0] != 4:
         raise ValueError(f"z must have shape 4 x D, got {tuple(z.shape)}")
     _positive_int("steps", steps)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import torch
 
+from .checks import check_int, check_number
+
 _ATOL = 1e-3  # how far a sum may be from 1 and still count as a distribution (float32, bf16 softmax)
 
 
@@ -14,6 +16,8 @@ def _check_distribution(p: torch.Tensor, name: str, dim) -> None:
     """ValueError unless ``p`` is non-negative, finite and sums to 1 along ``dim``."""
     if not torch.is_tensor(p) or not p.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor, got {type(p).__name__}")
+    if p.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(p.shape)}")
     values = p.detach()
     if not torch.isfinite(values).all():
         raise ValueError(f"{name} must be finite; it contains NaN or inf")
@@ -36,6 +40,9 @@ def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
 
     Uniform over C outcomes gives log C, the maximum; a one-hot vector gives 0.
     """
+    if dim is not None:
+        ndim = max(p.ndim, 1) if torch.is_tensor(p) else 1
+        check_int(dim, "dim", -ndim, ndim - 1)
     _check_distribution(p, "p", dim)
     return torch.special.entr(p).sum(dim=dim)  # entr(x) = -x log x, entr(0) = 0
 
@@ -81,10 +88,11 @@ def iic_loss(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 1.0, eps: float 
     entry would otherwise give log 0 and a NaN gradient; IIC's reference code clamps the same way.
     Computed in float32 even under mixed precision.
     """
-    if alpha < 0:
-        raise ValueError(f"alpha must be >= 0, got {alpha}")
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0, got {eps}")
+    alpha = check_number(alpha, "alpha", low=0.0)
+    eps = check_number(eps, "eps", low=0.0, low_open=True)
+    if not torch.is_tensor(z1) or not torch.is_tensor(z2):
+        _check_distribution(z1, "z1", dim=-1)
+        _check_distribution(z2, "z2", dim=-1)
     if z1.dtype in (torch.float16, torch.bfloat16) or z2.dtype in (torch.float16, torch.bfloat16):
         # half-precision rows sum to 1 only to ~1e-2: check them at their precision, then
         # compute in float32 from renormalised rows

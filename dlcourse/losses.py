@@ -19,24 +19,23 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .checks import check_number
+
 REDUCTIONS = ("mean", "sum", "none")
 LOSS_TYPES = ("softmax", "focal", "sigmoid")
 
 
 def _beta(beta) -> float:
     """``beta`` as a Python float, checked to lie in [0, 1]."""
-    try:
-        value = float(beta)
-    except (TypeError, ValueError, RuntimeError):
-        raise ValueError(f"beta must be a number in [0, 1], got {beta!r}") from None
-    if not 0.0 <= value <= 1.0:  # also rejects NaN
-        raise ValueError(f"beta must be in [0, 1], got {beta!r}")
-    return value
+    return check_number(beta, "beta", 0.0, 1.0)
 
 
 def _counts(counts, name: str = "counts") -> torch.Tensor:
     """Sample counts as a float64 tensor of finite, non-negative numbers."""
-    n = counts if torch.is_tensor(counts) else torch.as_tensor(counts)
+    try:
+        n = counts if torch.is_tensor(counts) else torch.as_tensor(counts)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be a sequence of numbers, got {counts!r}") from None
     if n.dtype == torch.bool or n.is_complex():
         raise ValueError(f"{name} must hold real numbers, got dtype {n.dtype}")
     n = n.to(torch.float64)
@@ -130,7 +129,10 @@ def _check_logits_target(logits: torch.Tensor, target: torch.Tensor) -> int:
 def _check_weight(weight, num_classes: int, like: torch.Tensor):
     if weight is None:
         return None
-    w = weight if torch.is_tensor(weight) else torch.as_tensor(weight)
+    try:
+        w = weight if torch.is_tensor(weight) else torch.as_tensor(weight)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"weight must be a sequence of numbers, got {weight!r}") from None
     if w.shape != (num_classes,):
         raise ValueError(f"weight must have one entry per class, shape ({num_classes},), "
                          f"got {tuple(w.shape)}")
@@ -142,13 +144,7 @@ def _check_weight(weight, num_classes: int, like: torch.Tensor):
 
 def _gamma(gamma) -> float:
     """``gamma`` as a Python float, checked to be finite and >= 0."""
-    try:
-        value = float(gamma)
-    except (TypeError, ValueError, RuntimeError):
-        value = float("nan")
-    if isinstance(gamma, bool) or not 0.0 <= value < math.inf:
-        raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
-    return value
+    return check_number(gamma, "gamma", low=0.0)
 
 
 def _reduce(per_sample: torch.Tensor, sample_weight, reduction: str) -> torch.Tensor:

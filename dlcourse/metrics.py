@@ -5,6 +5,8 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
+from .checks import check_int
+
 
 def _labels(values, name: str) -> np.ndarray:
     array = values.detach().cpu().numpy() if torch.is_tensor(values) else np.asarray(values)
@@ -25,6 +27,10 @@ def confusion(y_true, y_pred, num_true: int | None = None, num_pred: int | None 
     t, p = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
     if t.shape != p.shape:
         raise ValueError(f"y_true and y_pred must have the same length, got {t.shape[0]} and {p.shape[0]}")
+    if num_true is not None:
+        check_int(num_true, "num_true", low=1)
+    if num_pred is not None:
+        check_int(num_pred, "num_pred", low=1)
     rows = num_true if num_true is not None else int(t.max(initial=-1)) + 1
     cols = num_pred if num_pred is not None else int(p.max(initial=-1)) + 1
     if t.size and t.max() >= rows:
@@ -65,7 +71,11 @@ def group_accuracy(y_true, y_pred, groups) -> dict[str, float]:
     correct = t == p
     result = {}
     for name, classes in groups.items():
-        members = np.asarray(list(classes), dtype=np.int64)
+        try:
+            members = np.asarray(list(classes), dtype=np.int64)
+        except (TypeError, ValueError):
+            raise ValueError(f"groups[{name!r}] must hold integer class labels, "
+                             f"got {classes!r}") from None
         inside = np.isin(t, members)
         if not inside.any():
             raise ValueError(f"groups[{name!r}] = {list(members)} matches no sample of y_true")

@@ -4,9 +4,28 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .checks import check_int, check_positive_int
+
+
+def _widths(widths, name: str = "widths", length: int | None = None) -> tuple[int, ...]:
+    """``widths`` as a non-empty tuple of positive ints (exactly ``length`` of them if given)."""
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+        raise ValueError(f"{name} must be a sequence of channel counts, got {widths!r}")
+    widths = tuple(widths)
+    if not widths or (length is not None and len(widths) != length):
+        want = "at least one" if length is None else f"exactly {length}"
+        raise ValueError(f"{name} must hold {want} channel counts, got {widths!r}")
+    return tuple(check_positive_int(w, name) for w in widths)
+
+
+def _num_classes(num_classes, name: str = "num_classes") -> int:
+    return check_int(num_classes, name, low=2)
+
 
 def conv_block(in_channels: int, out_channels: int, pool: bool = True) -> nn.Sequential:
     """3x3 convolution, batch norm, ReLU and (optionally) 2x2 max pooling."""
+    check_positive_int(in_channels, "in_channels")
+    check_positive_int(out_channels, "out_channels")
     layers = [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
               nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
     if pool:
@@ -22,6 +41,8 @@ class ConvTrunk(nn.Module):
 
     def __init__(self, in_channels: int = 1, widths=(32, 64, 128, 256)):
         super().__init__()
+        check_positive_int(in_channels, "in_channels")
+        widths = _widths(widths)
         blocks, previous = [], in_channels
         for i, width in enumerate(widths):
             blocks.append(conv_block(previous, width, pool=i < len(widths) - 1))
@@ -38,8 +59,7 @@ class ConvClassifier(nn.Module):
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1, widths=(32, 64, 128, 256)):
         super().__init__()
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        _num_classes(num_classes)
         self.trunk = ConvTrunk(in_channels, widths)
         self.head = nn.Linear(self.trunk.out_features, num_classes)
 
@@ -58,9 +78,9 @@ class SmallConvNet(nn.Module):
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1, widths=(16, 32)):
         super().__init__()
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
-        first, second = widths
+        _num_classes(num_classes)
+        check_positive_int(in_channels, "in_channels")
+        first, second = _widths(widths, length=2)
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, first, 5, stride=2, padding=2, bias=False),
             nn.BatchNorm2d(first), nn.ReLU(inplace=True),
@@ -82,10 +102,8 @@ def resnet18(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
     """
     from torchvision.models import resnet18 as imagenet_resnet18
 
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
-    if in_channels < 1:
-        raise ValueError(f"in_channels must be >= 1, got {in_channels}")
+    _num_classes(num_classes)
+    check_positive_int(in_channels, "in_channels")
     model = imagenet_resnet18(weights=None, num_classes=num_classes)
     model.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
     model.maxpool = nn.Identity()
@@ -107,13 +125,10 @@ class TenLayerCNN(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 3,
                  widths=(64, 128, 256), convs_per_block: int = 3):
         super().__init__()
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
-        if in_channels < 1:
-            raise ValueError(f"in_channels must be >= 1, got {in_channels}")
-        if convs_per_block < 1 or not widths:
-            raise ValueError("convs_per_block must be >= 1 and widths "
-                             f"non-empty, got {convs_per_block}, {widths!r}")
+        _num_classes(num_classes)
+        check_positive_int(in_channels, "in_channels")
+        check_positive_int(convs_per_block, "convs_per_block")
+        widths = _widths(widths)
         layers, previous = [], in_channels
         for k, width in enumerate(widths):
             for _ in range(convs_per_block):
@@ -142,11 +157,9 @@ class IICNet(nn.Module):
     def __init__(self, in_channels: int = 1, num_clusters: int = 10, overcluster_factor: int = 5,
                  num_subheads: int = 5, widths=(32, 64, 128, 256)):
         super().__init__()
-        if num_clusters < 2:
-            raise ValueError(f"num_clusters must be >= 2, got {num_clusters}")
-        if overcluster_factor < 1 or num_subheads < 1:
-            raise ValueError(f"overcluster_factor and num_subheads must be >= 1, "
-                             f"got {overcluster_factor} and {num_subheads}")
+        _num_classes(num_clusters, "num_clusters")
+        check_positive_int(overcluster_factor, "overcluster_factor")
+        check_positive_int(num_subheads, "num_subheads")
         self.trunk = ConvTrunk(in_channels, widths)
         features = self.trunk.out_features
         self.main = nn.ModuleList(nn.Linear(features, num_clusters) for _ in range(num_subheads))
@@ -192,12 +205,12 @@ class WideResNet(nn.Module):
     def __init__(self, depth: int = 28, widen: int = 2, num_classes: int = 10,
                  in_channels: int = 3):
         super().__init__()
+        check_int(depth, "depth")
         if depth < 10 or (depth - 4) % 6:
             raise ValueError(f"depth must be 6n + 4 with n >= 1 (e.g. 28), got {depth}")
-        if widen < 1:
-            raise ValueError(f"widen must be >= 1, got {widen}")
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        check_positive_int(widen, "widen")
+        _num_classes(num_classes)
+        check_positive_int(in_channels, "in_channels")
         n = (depth - 4) // 6
         widths = [16, 16 * widen, 32 * widen, 64 * widen]
         layers: list[nn.Module] = [nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)]

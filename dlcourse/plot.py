@@ -5,6 +5,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .checks import check_number
+
 
 def _numpy(a) -> np.ndarray:
     return a.detach().cpu().numpy() if torch.is_tensor(a) else np.asarray(a)
@@ -19,7 +21,15 @@ def joint_with_marginals(joint, fig=None, title: str = "", cmap: str = "Blues", 
     """
     from matplotlib.ticker import MaxNLocator
 
+    if joint is None or isinstance(joint, (str, bytes)):
+        raise ValueError(f"joint must be a 2-D matrix of probabilities, got {joint!r}")
     p = _numpy(joint)
+    if p.ndim != 2 or not np.issubdtype(p.dtype, np.number):
+        raise ValueError(f"joint must be a 2-D matrix of probabilities, got shape {p.shape}")
+    if not np.isfinite(p).all() or (p < 0).any():
+        raise ValueError("joint must hold finite, non-negative entries")
+    if vmax is not None:
+        check_number(vmax, "vmax", low=0.0, low_open=True)
     vmax = vmax if vmax is not None else 1.0 / min(p.shape)
     fig = fig or plt.figure(figsize=(4.2, 4.2))
     grid = fig.add_gridspec(2, 2, width_ratios=(4, 1), height_ratios=(1, 4), wspace=0.05, hspace=0.05)
@@ -51,6 +61,10 @@ def joint_with_marginals(joint, fig=None, title: str = "", cmap: str = "Blues", 
 
 def information_bars(h_x: float, h_y: float, h_xy: float, ax=None, unit: str = "nats"):
     """The information diagram as aligned bars: H(X), H(Y), H(X,Y) and the overlap I(X;Y)."""
+    h_x, h_y = check_number(h_x, "h_x", low=0.0), check_number(h_y, "h_y", low=0.0)
+    h_xy = check_number(h_xy, "h_xy", low=0.0)
+    if h_xy < max(h_x, h_y) - 1e-9 * max(1.0, h_xy):
+        raise ValueError(f"h_xy must be >= max(h_x, h_y) = {max(h_x, h_y):.4g}, got {h_xy:.4g}")
     ax = ax or plt.gca()
     mi = h_x + h_y - h_xy
     ax.barh(2, h_x, color="tab:green", alpha=0.7)

@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import augment
+from .checks import (check_bool, check_images, check_int, check_labels, check_number,
+                     check_positive_int, check_probabilities, check_tensor)
 from .ctaugment import CTAugment
 from .loop import cumulative_seconds, describe, precision_for, run_steps
 
@@ -23,12 +25,12 @@ from .loop import cumulative_seconds, describe, precision_for, run_steps
 # --------------------------------------------------------------------------- the pieces
 
 def _check_probs(p: torch.Tensor, name: str = "p") -> None:
-    if p.ndim < 1 or p.shape[-1] < 2:
-        raise ValueError(f"{name} must hold probability vectors (last dim >= 2), got shape "
-                         f"{tuple(p.shape)}")
-    if p.numel() and (p.min() < 0 or p.max() > 1):
-        raise ValueError(f"{name} must lie in [0, 1], got values in "
-                         f"[{p.min().item():.3g}, {p.max().item():.3g}]")
+    check_probabilities(p, name)
+
+
+def _check_callable(f, name: str) -> None:
+    if not callable(f):
+        raise ValueError(f"{name} must be callable, got {f!r}")
 
 
 def sharpen(p: torch.Tensor, T: float) -> torch.Tensor:
@@ -37,8 +39,7 @@ def sharpen(p: torch.Tensor, T: float) -> torch.Tensor:
     ``T = 1`` leaves p unchanged; ``T -> 0`` tends to the one-hot vector of
     the argmax. Computed as a softmax of ``log p / T``: no overflow.
     """
-    if not T > 0:
-        raise ValueError(f"T must be > 0, got {T}")
+    T = check_number(T, "T", low=0.0, low_open=True)
     _check_probs(p)
     return torch.softmax(torch.log(p.clamp_min(1e-30)) / T, dim=-1)
 
@@ -53,14 +54,15 @@ def mixup(x1: torch.Tensor, y1: torch.Tensor, x2: torch.Tensor,
     argument: a labelled example stays mostly labelled, an unlabelled one
     mostly unlabelled.
     """
-    if not alpha > 0:
-        raise ValueError(f"alpha must be > 0, got {alpha}")
-    if (x1.shape != x2.shape or y1.shape != y2.shape
-            or len(x1) != len(y1)):
-        raise ValueError(
-            f"x1, x2 must share a shape and y1, y2 another, with one "
-            f"target per row; got {tuple(x1.shape)}, {tuple(x2.shape)}, "
-            f"{tuple(y1.shape)}, {tuple(y2.shape)}")
+    alpha = check_number(alpha, "alpha", low=0.0, low_open=True)
+    for name, t in (("x1", x1), ("y1", y1), ("x2", x2), ("y2", y2)):
+        check_tensor(t, name, floating=True)
+    if x2.shape != x1.shape:
+        raise ValueError(f"x1 and x2 must share a shape, got {tuple(x1.shape)} and {tuple(x2.shape)}")
+    if len(y1) != len(x1):
+        raise ValueError(f"y1 must hold one target per row of x1 ({len(x1)}), got {len(y1)}")
+    if y2.shape != y1.shape:
+        raise ValueError(f"y1 and y2 must share a shape, got {tuple(y1.shape)} and {tuple(y2.shape)}")
     a = torch.tensor(float(alpha), device=x1.device)
     lam = torch.distributions.Beta(a, a).sample((len(x1),))
     lam = torch.maximum(lam, 1 - lam)
@@ -82,15 +84,13 @@ class DistributionAlignment(nn.Module):
     def __init__(self, num_classes: int, target=None,
                  momentum: float = 0.999):
         super().__init__()
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        check_int(num_classes, "num_classes", low=2)
+        momentum = check_number(momentum, "momentum", 0.0, 1.0, high_open=True)
         if target is None:
             target = torch.full((num_classes,), 1.0 / num_classes)
         target = torch.as_tensor(target, dtype=torch.float32).flatten()
-        if (target.shape != (num_classes,) or target.min() < 0
-                or target.sum() <= 0):
+        if (target.shape != (num_classes,) or not bool(torch.isfinite(target).all())
+                or target.min() < 0 or target.sum() <= 0):
             raise ValueError(
                 f"target must be {num_classes} non-negative numbers with "
                 f"a positive sum, got {target.tolist()}")
@@ -99,19 +99,24 @@ class DistributionAlignment(nn.Module):
         uniform = torch.full((num_classes,), 1.0 / num_classes)
         self.register_buffer("running", uniform)
 
+    def _check(self, probs: torch.Tensor) -> None:
+        _check_probs(probs, "probs")
+        if probs.shape[-1] != len(self.target):
+            raise ValueError(f"probs must have {len(self.target)} classes, "
+                             f"got {probs.shape[-1]}")
+        if probs.numel() == 0:
+            raise ValueError("probs must hold at least one row")
+
     @torch.no_grad()
     def update(self, probs: torch.Tensor) -> None:
         """Fold the batch mean of ``probs`` into the running ``p~(y)``."""
-        _check_probs(probs, "probs")
+        self._check(probs)
         mean = probs.float().mean(0).to(self.running.device)
         self.running.mul_(self.momentum).add_((1 - self.momentum) * mean)
 
     def align(self, probs: torch.Tensor) -> torch.Tensor:
         """``Normalize(probs * target / running)``; the average stays."""
-        _check_probs(probs, "probs")
-        if probs.shape[-1] != len(self.target):
-            raise ValueError(f"probs must have {len(self.target)} classes, "
-                             f"got {probs.shape[-1]}")
+        self._check(probs)
         ratio = self.target / self.running.clamp_min(1e-6)
         scaled = probs * ratio.to(probs)
         return scaled / scaled.sum(-1, keepdim=True)
@@ -127,8 +132,10 @@ class DistributionAlignment(nn.Module):
 
 def quarter_turns(x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     """Rotate image ``i`` by ``r[i]`` quarter turns (90 degrees each) anticlockwise."""
+    check_tensor(x, "x")
     if x.ndim != 4 or x.shape[2] != x.shape[3]:
         raise ValueError(f"x must be N x C x H x W with H = W, got shape {tuple(x.shape)}")
+    check_tensor(r, "r", floating=False)
     if r.shape != (len(x),) or (len(r) and (r.min() < 0 or r.max() > 3)):
         raise ValueError(f"r must hold one integer in 0..3 per image, got {r.tolist()}")
     turned = torch.stack([torch.rot90(x, k, dims=(2, 3)) for k in range(4)])
@@ -173,8 +180,9 @@ class ModelEMA:
     """
 
     def __init__(self, model: nn.Module, decay: float = 0.999):
-        if not 0 <= decay < 1:
-            raise ValueError(f"decay must be in [0, 1), got {decay}")
+        decay = check_number(decay, "decay", 0.0, 1.0, high_open=True)
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"model must be an nn.Module, got {type(model).__name__}")
         self.decay = decay
         self.module = copy.deepcopy(model).eval()
         for p in self.module.parameters():
@@ -190,6 +198,8 @@ class ModelEMA:
 
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean over rows of ``H(targets, softmax(logits)) = -sum_k t_k log p_k``."""
+    check_tensor(logits, "logits", floating=True)
+    check_probabilities(targets, "targets")
     if logits.shape != targets.shape:
         raise ValueError(f"logits and targets must share a shape, got {tuple(logits.shape)} "
                          f"and {tuple(targets.shape)}")
@@ -198,13 +208,15 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
 
 def rampup(step: int, warmup: int) -> float:
     """Linear warm-up of the unlabelled loss weights: 0 at step 0, 1 from ``warmup`` on."""
-    return 1.0 if warmup <= 0 else min(1.0, step / warmup)
+    step, warmup = check_int(step, "step", low=0), check_int(warmup, "warmup", low=0)
+    return 1.0 if warmup == 0 else min(1.0, step / warmup)
 
 
 def weak_augment(x: torch.Tensor, translate: float = 0.125, flip: bool = False,
                  generator=None) -> torch.Tensor:
     """The weak augmentation of MixMatch: a random shift of up to ``translate`` of the image
     size (4 pixels of 32 by default), and a random horizontal flip when ``flip``."""
+    flip = check_bool(flip, "flip")
     x = augment.random_affine(x, translate=translate, generator=generator)
     if flip:
         device = generator.device if generator is not None else x.device
@@ -219,15 +231,42 @@ def _onehot(y: torch.Tensor, num_classes: int) -> torch.Tensor:
     return F.one_hot(y, num_classes).float()
 
 
+def _check_method(num_classes, weak) -> None:
+    """The arguments every method shares: ``num_classes >= 2`` and a callable ``weak``."""
+    check_int(num_classes, "num_classes", low=2)
+    _check_callable(weak, "weak")
+
+
+def _check_batch(num_classes: int, x_l, y_l, x_u, step, unlabelled: bool = True) -> None:
+    """One training step's inputs: image batches, a label per labelled image, a step >= 0
+    (``x_u`` is checked only for the methods that use it, ``unlabelled``)."""
+    check_images(x_l, "x_l")
+    check_labels(y_l, "y_l", num_classes=num_classes, length=x_l.shape[0], rows_of="x_l")
+    if unlabelled:
+        check_images(x_u, "x_u")
+    check_int(step, "step", low=0)
+
+
+def _check_weights(**weights) -> None:
+    """Loss weights: finite numbers >= 0."""
+    for name, value in weights.items():
+        try:
+            check_number(value, name, low=0.0)
+        except ValueError as error:
+            raise ValueError(f"the loss weights must be finite numbers >= 0: {error}") from None
+
+
 class Supervised:
     """The lower bound: cross-entropy on weakly augmented labelled images only."""
 
     name = "supervised"
 
     def __init__(self, num_classes: int, weak=weak_augment):
+        _check_method(num_classes, weak)
         self.num_classes, self.weak = num_classes, weak
 
     def loss(self, model, x_l, y_l, x_u, step, generator=None):
+        _check_batch(self.num_classes, x_l, y_l, x_u, step, unlabelled=False)
         logits = model(self.weak(x_l, generator=generator))
         loss = F.cross_entropy(logits.float(), y_l)
         return loss, {"labelled": loss.detach()}
@@ -249,15 +288,17 @@ class MixMatch:
 
     def __init__(self, num_classes: int, K: int = 2, T: float = 0.5, alpha: float = 0.75,
                  lambda_u: float = 75.0, warmup: int = 16000, weak=weak_augment):
-        if K < 1:
-            raise ValueError(f"K must be >= 1, got {K}")
-        if not T > 0 or not alpha > 0 or lambda_u < 0:
-            raise ValueError(f"T and alpha must be > 0 and lambda_u >= 0, got {T}, {alpha}, "
-                             f"{lambda_u}")
+        _check_method(num_classes, weak)
+        check_positive_int(K, "K")
+        check_number(T, "T", low=0.0, low_open=True)
+        check_number(alpha, "alpha", low=0.0, low_open=True)
+        _check_weights(lambda_u=lambda_u)
+        check_int(warmup, "warmup", low=0)
         self.num_classes, self.K, self.T, self.alpha = num_classes, K, T, alpha
         self.lambda_u, self.warmup, self.weak = lambda_u, warmup, weak
 
     def loss(self, model, x_l, y_l, x_u, step, generator=None):
+        _check_batch(self.num_classes, x_l, y_l, x_u, step)
         b, weak, K = len(x_l), self.weak, self.K
         x_hat = weak(x_l, generator=generator)
         u_hat = torch.cat([weak(x_u, generator=generator)
@@ -308,13 +349,15 @@ class ReMixMatch:
                  lambda_u1: float = 0.5, lambda_r: float = 0.5, warmup: int = 16000,
                  target=None, momentum: float = 0.999, align: bool = True,
                  strong: bool = True, weak=weak_augment):
-        if K < 1:
-            raise ValueError(f"K must be >= 1, got {K}")
-        if not T > 0 or not alpha > 0:
-            raise ValueError(f"T and alpha must be > 0, got {T} and {alpha}")
-        if min(lambda_u, lambda_u1, lambda_r) < 0:
-            raise ValueError(f"the loss weights must be >= 0, got lambda_u={lambda_u}, "
-                             f"lambda_u1={lambda_u1}, lambda_r={lambda_r}")
+        _check_method(num_classes, weak)
+        check_positive_int(K, "K")
+        check_number(T, "T", low=0.0, low_open=True)
+        check_number(alpha, "alpha", low=0.0, low_open=True)
+        _check_weights(lambda_u=lambda_u, lambda_u1=lambda_u1, lambda_r=lambda_r)
+        check_int(warmup, "warmup", low=0)
+        align, strong = check_bool(align, "align"), check_bool(strong, "strong")
+        if cta is not None and not isinstance(cta, CTAugment):
+            raise ValueError(f"cta must be a CTAugment or None, got {type(cta).__name__}")
         self.num_classes, self.K, self.T, self.alpha = num_classes, K, T, alpha
         self.lambda_u, self.lambda_u1, self.lambda_r = lambda_u, lambda_u1, lambda_r
         self.warmup, self.align, self.strong, self.weak = warmup, align, strong, weak
@@ -337,6 +380,7 @@ class ReMixMatch:
         return self.cta.update(ops, bins, probs, y_l)
 
     def loss(self, model, x_l, y_l, x_u, step, generator=None):
+        _check_batch(self.num_classes, x_l, y_l, x_u, step)
         self.da.to(x_u.device)
         self.cta.to(x_u.device)
         self.probe(model, x_l, y_l, generator)  # CTAugment learns

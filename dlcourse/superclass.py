@@ -22,6 +22,8 @@ from itertools import combinations
 
 import torch
 
+from .checks import check_int, check_number
+
 MODES = ("soft", "hard")
 HARD_EPSILON = 1e-7  # Keras's K.epsilon(): the clip the article's hard loss ran through
 
@@ -32,6 +34,7 @@ def check_groups(groups, num_classes: int) -> list[list[int]]:
     Every group must be non-empty, every entry an integer class index in ``[0, num_classes)``,
     and every class must appear in exactly one group; otherwise a ``ValueError`` names ``groups``.
     """
+    check_int(num_classes, "num_classes", low=1)
     if isinstance(groups, (str, bytes)) or not hasattr(groups, "__iter__"):
         raise ValueError(f"groups must be a list of lists of class indices, got {groups!r}")
     clean, seen = [], {}
@@ -66,8 +69,9 @@ def check_groups(groups, num_classes: int) -> list[list[int]]:
 
 def group_of(groups, num_classes: int, device=None) -> torch.Tensor:
     """The group index of every class: an int64 tensor of length ``num_classes``."""
+    clean = check_groups(groups, num_classes)
     index = torch.empty(num_classes, dtype=torch.int64)
-    for k, group in enumerate(check_groups(groups, num_classes)):
+    for k, group in enumerate(clean):
         index[group] = k
     return index.to(device)
 
@@ -168,7 +172,10 @@ def interval_losses(logits: torch.Tensor, target: torch.Tensor,
     intervals = list(intervals)
     if not intervals:
         raise ValueError("intervals must hold at least one (a, b) pair")
-    for a, b in intervals:
+    for pair in intervals:
+        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+            raise ValueError(f"intervals must hold (a, b) pairs, got {pair!r}")
+        a, b = (check_int(v, "intervals") for v in pair)
         if not 0 <= a <= b < num_classes:
             raise ValueError(f"intervals holds ({a}, {b}); "
                              f"need 0 <= a <= b < {num_classes}")
@@ -186,14 +193,43 @@ def interval_losses(logits: torch.Tensor, target: torch.Tensor,
     return per_sample.mean(dim=0)
 
 
+def _label_tensor(y, name: str) -> torch.Tensor:
+    """Labels as a flat integer tensor (any array-like of ints)."""
+    try:
+        y = torch.as_tensor(y)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must hold integer labels, got {y!r}") from None
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise ValueError(f"{name} must hold integer labels, got dtype {y.dtype}")
+    return y.flatten()
+
+
+def _values(v, name: str) -> torch.Tensor:
+    """A flat float64 tensor of finite numbers."""
+    if v is None or isinstance(v, (str, bytes)):
+        raise ValueError(f"{name} must be a sequence of numbers, got {v!r}")
+    try:
+        t = torch.as_tensor(v, dtype=torch.float64).flatten()
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be a sequence of numbers, got {v!r}") from None
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must be finite; it contains NaN or inf")
+    return t
+
+
 def cross_group_mistakes(y_true, y_pred, groups, num_classes: int | None = None) -> int:
     """How many predictions fall in another group than the true class (a frog called a truck)."""
-    y_true, y_pred = torch.as_tensor(y_true).flatten(), torch.as_tensor(y_pred).flatten()
+    y_true, y_pred = (_label_tensor(y, name) for y, name in ((y_true, "y_true"), (y_pred, "y_pred")))
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true and y_pred must have the same length, got {y_true.numel()} "
                          f"and {y_pred.numel()}")
     if num_classes is None:
-        num_classes = sum(len(g) for g in groups)
+        try:
+            num_classes = sum(len(g) for g in groups)
+        except TypeError:
+            raise ValueError(f"groups must be a list of lists of class indices, "
+                             f"got {groups!r}") from None
+    check_int(num_classes, "num_classes", low=1)
     member = group_of(groups, num_classes, y_true.device)
     for name, y in (("y_true", y_true), ("y_pred", y_pred)):
         if y.numel() and (y.min() < 0 or y.max() >= num_classes):
@@ -210,12 +246,11 @@ def welch_interval(a, b, confidence: float = 0.95) -> dict:
     """
     from scipy import stats
 
-    a = torch.as_tensor(a, dtype=torch.float64).flatten()
-    b = torch.as_tensor(b, dtype=torch.float64).flatten()
-    if a.numel() < 2 or b.numel() < 2:
-        raise ValueError(f"a and b need at least two values each, got {a.numel()} and {b.numel()}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    a, b = _values(a, "a"), _values(b, "b")
+    for name, v in (("a", a), ("b", b)):
+        if v.numel() < 2:
+            raise ValueError(f"{name} needs at least two values, got {v.numel()}")
+    check_number(confidence, "confidence", 0.0, 1.0, low_open=True, high_open=True)
     va, vb = a.var().item() / a.numel(), b.var().item() / b.numel()
     diff = (a.mean() - b.mean()).item()
     se = math.sqrt(va + vb)
@@ -241,7 +276,17 @@ def toy_gradients(logits, weight: float, groups=TOY_GROUPS, target: int = 0):
     ``logits`` is ``N x C`` (or one row); returns ``(class_grad, group_grad)``, both ``N x C``,
     computed with autograd through :func:`superclass_loss` and the ordinary cross-entropy.
     """
-    z = torch.as_tensor(logits, dtype=torch.float64).reshape(-1, len(sum(groups, [])))
+    weight = check_number(weight, "weight", low=0.0)
+    try:
+        num_classes = len(sum(groups, []))
+    except TypeError:
+        raise ValueError(f"groups must be a list of lists of class indices, got {groups!r}") from None
+    check_groups(groups, num_classes)
+    target = check_int(target, "target", 0, num_classes - 1)
+    z = _values(logits, "logits")
+    if z.numel() == 0 or z.numel() % num_classes:
+        raise ValueError(f"logits must hold rows of {num_classes} numbers, got {z.numel()}")
+    z = z.reshape(-1, num_classes)
     z = z.clone().requires_grad_(True)
     y = torch.full((z.shape[0],), target, dtype=torch.int64)
     ce = torch.nn.functional.cross_entropy(z, y, reduction="sum")

@@ -20,8 +20,8 @@ from .loop import (  # noqa: F401  (re-exported: chapters and tests use train.*)
 def minibatches(n: int, batch_size: int, *, generator: torch.Generator | None = None,
                 shuffle: bool = True, device=None) -> list[torch.Tensor]:
     """Index tensors that cover ``range(n)`` in batches (the last one may be shorter)."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    from .checks import check_int
+    n, batch_size = check_int(n, "n", low=0), check_int(batch_size, "batch_size", low=1)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     return list(order.to(device).split(batch_size)) if n else []
 
@@ -121,6 +121,11 @@ def fit(
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """Model outputs for every row of ``x``, computed in eval mode and in batches."""
+    from .checks import check_positive_int, check_tensor
+    if not callable(model) or not hasattr(model, "eval"):
+        raise ValueError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_tensor(x, "x")
+    check_positive_int(batch_size, "batch_size")
     model.eval()
     outputs = [model(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)]
     return torch.cat(outputs) if outputs else torch.empty(0)

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from . import info, plot
+from .checks import check_in_range, check_int, check_number, check_tensor
 
 
 class WithSnapshot:
@@ -64,12 +65,9 @@ def morph_joint(dependence: float, skew: float = 0.0, num_clusters: int = 5) -> 
     P = d * diag(m) + (1 - d) * m m^T, with both marginals equal to m, where m_k is proportional to
     exp(-skew * k): ``skew = 0`` gives balanced clusters, larger values pile mass on cluster 0.
     """
-    if not 0.0 <= dependence <= 1.0:
-        raise ValueError(f"dependence must be in [0, 1], got {dependence}")
-    if skew < 0:
-        raise ValueError(f"skew must be >= 0, got {skew}")
-    if num_clusters < 2:
-        raise ValueError(f"num_clusters must be >= 2, got {num_clusters}")
+    dependence = check_number(dependence, "dependence", 0.0, 1.0)
+    skew = check_number(skew, "skew", low=0.0)
+    check_int(num_clusters, "num_clusters", low=2)
     m = torch.softmax(-skew * torch.arange(num_clusters, dtype=torch.float64), dim=0)
     return dependence * torch.diag(m) + (1 - dependence) * torch.outer(m, m)
 
@@ -113,6 +111,10 @@ def focal_curves(gamma: float, p_t: torch.Tensor = FOCAL_GRID) -> tuple[torch.Te
     """
     from .losses import focal_loss
 
+    check_number(gamma, "gamma", low=0.0)
+    check_in_range(check_tensor(p_t, "p_t", ndim=1, floating=True), "p_t", 0.0, 1.0)
+    if p_t.numel() and not bool(((p_t > 0) & (p_t < 1)).all()):
+        raise ValueError("p_t must lie strictly between 0 and 1 (log p_t and log(1 - p_t) are taken)")
     logits = torch.stack([p_t.log(), (1 - p_t).log()], dim=1).requires_grad_(True)
     target = torch.zeros(len(p_t), dtype=torch.int64)
     loss = focal_loss(logits, target, gamma=gamma, reduction="none")
