@@ -229,10 +229,10 @@ def test_recipe_budgets():
 MICRO = {
     "01_mutual_information": (dict(limit=16), 8, {}),
     "02_iic": ({}, 8, dict(repeats=2)),
-    "03_imbalanced_losses": (dict(n_major=8, n_minor=2), 32, {}),
+    "03_imbalanced_losses": (dict(n_major=4, n_minor=1), 16, {}),
     "04_superclass_loss": (dict(limit=16), 8, {}),
     "05_remixmatch": (dict(n_labeled=250), 2, {}),
-    "06_realnvp": (dict(limit=4), 2, {}),
+    "06_realnvp": (dict(limit=2), 2, {}),
     "07_autoencoders": (dict(limit=16), 8, {}),
 }
 
