@@ -3,7 +3,7 @@
 Each :class:`Recipe` states a chapter's full-profile training as the chapter runs it: dataset,
 network at its real width, batch size, budget, optimiser, mixed precision, and the same library
 calls (``train.fit``, ``iic.train``, ``ssl.fit_ssl`` with ``ssl.ReMixMatch``,
-``losses.class_balanced_loss``, ``losses.superclass_loss``, ``flows.image_log_prob``,
+``losses.class_balanced_loss``, ``superclass.superclass_loss``, ``flows.image_log_prob``,
 ``ae.reconstruction_loss``). Two uses:
 
 * a GPU benchmark (steps/s at the real batch size, FLOPs per step): ``build_model``,
@@ -217,7 +217,7 @@ def _flip_and_shift(x):
 def _ch4_loss(device=None):
     def loss(model, x, y):  # the "hard superclass" variant
         logits = model(_flip_and_shift(x)).float()
-        return F.cross_entropy(logits, y) + losses.superclass_loss(logits, y, CH4_GROUPS, mode="hard")
+        return F.cross_entropy(logits, y) + superclass.superclass_loss(logits, y, CH4_GROUPS, mode="hard")
     return loss
 
 
@@ -432,7 +432,7 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
                  "AUGMENT": True, "n_train": None, "n_val": None, "DATASET": "cifar10"},
            calls=("models.TenLayerCNN(len(CLASSES), x_train.shape[1], widths=WIDTHS)",
                   "torch.optim.Adam(model.parameters(), lr=lr)",
-                  "losses.superclass_loss(z, y, GROUPS, mode=\"hard\")",
+                  "superclass.superclass_loss(z, y, GROUPS, mode=\"hard\")",
                   "\"cifar10\": {\"artificial\": [0, 1, 8, 9], \"natural\": [2, 3, 4, 5, 6, 7]}"),
            note="5 variants x 5 seeds + 10 more for two of them = 45 runs"),
     Recipe("05_remixmatch", "cifar10", "train",
