@@ -16,7 +16,10 @@ This module holds
 * evaluation and pictures: :func:`encode`, :func:`reconstruction_error`,
   :func:`accuracy`, :func:`linear_probe`, :func:`kmeans_accuracy`,
   :func:`stratified_mask`, :func:`plot_codes`, :func:`decoder_sweep` and the lambda
-  slider :func:`lambda_explorer`.
+  slider :func:`lambda_explorer`;
+* the variational autoencoder: :class:`VAE`, :func:`reparameterize`,
+  :func:`gaussian_kl`, :func:`vae_loss` (the negative ELBO, split into its
+  reconstruction and KL terms) and :func:`train_vae`.
 """
 from __future__ import annotations
 
@@ -637,3 +640,116 @@ def lambda_explorer(codes: dict, y, train_mask, class_names=None,
         figure.tight_layout()
 
     return live_figure([slider], draw, figsize=(5.2, 4.6))
+
+
+# ------------------------------------------------------------ variational autoencoder
+
+
+class VAE(_Autoencoder):
+    """Variational autoencoder (Kingma and Welling, 2014) for N x C x H x W images in [0, 1].
+
+    The encoder (one hidden ReLU layer of ``hidden`` units) outputs the mean and the
+    log-variance of a diagonal Gaussian q(z | x) over a ``latent_size``-dimensional code;
+    the decoder (mirrored) outputs one Bernoulli logit per pixel. ``encode`` returns the
+    mean, so ``encode``/``reconstruct``/``decoder_sweep`` work as for the other
+    autoencoders; ``decode`` returns pixel probabilities and ``decode_logits`` the logits
+    that :func:`vae_loss` uses.
+    """
+
+    def __init__(self, latent_size: int = 2, hidden: int = 256, in_channels: int = 1,
+                 image_size: int = 28):
+        super().__init__()
+        _positive_int(latent_size, "latent_size")
+        _positive_int(hidden, "hidden")
+        _positive_int(in_channels, "in_channels")
+        _positive_int(image_size, "image_size")
+        self.code_size, self.in_channels, self.image_size = latent_size, in_channels, image_size
+        pixels = in_channels * image_size * image_size
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(pixels, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, 2 * latent_size))
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_size, hidden), nn.ReLU(), nn.Linear(hidden, pixels),
+            nn.Unflatten(1, (in_channels, image_size, image_size)))
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance (each N x latent_size) of q(z | x)."""
+        expected = (self.in_channels, self.image_size, self.image_size)
+        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
+            size = " x ".join(map(str, expected))
+            raise ValueError(f"x must be N x {size}, got shape {tuple(x.shape)}")
+        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        return mu, logvar
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.posterior(x)[0]
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return super().decode(z)  # the shape check, then the decoder
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    reconstruct = forward
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """A sample z = mu + exp(logvar / 2) * eps, eps ~ N(0, I): the reparameterisation trick.
+
+    The randomness sits in eps, which does not depend on the parameters, so z is a
+    differentiable function of ``mu`` and ``logvar`` and gradients flow through the sample.
+    """
+    if mu.shape != logvar.shape:
+        raise ValueError(f"mu and logvar must have the same shape, "
+                         f"got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, diag exp(logvar)) || N(0, I)) of every row, summed over the last dimension:
+    (1/2) sum(mu^2 + exp(logvar) - 1 - logvar), in nats."""
+    if mu.shape != logvar.shape:
+        raise ValueError(f"mu and logvar must have the same shape, "
+                         f"got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(-1)
+
+
+def vae_loss(model: VAE, x: torch.Tensor, generator: torch.Generator | None = None,
+             beta: float = 1.0) -> dict[str, torch.Tensor]:
+    """The negative ELBO of a batch, averaged over its images, in nats per image.
+
+    Returns ``{"loss", "reconstruction", "kl"}``: ``reconstruction`` is the Bernoulli
+    negative log-likelihood -log p(x | z) of one reparameterised sample z ~ q(z | x),
+    summed over pixels (binary cross-entropy, which also accepts grey levels in [0, 1]);
+    ``kl`` is KL(q(z | x) || N(0, I)); ``loss = reconstruction + beta * kl``, the negative
+    ELBO when ``beta = 1``.
+    """
+    beta = _non_negative(beta, "beta")
+    mu, logvar = model.posterior(x)
+    z = reparameterize(mu, logvar, generator)
+    logits = model.decode_logits(z)
+    reconstruction = F.binary_cross_entropy_with_logits(
+        logits, x, reduction="none").flatten(1).sum(1).mean()
+    kl = gaussian_kl(mu, logvar).mean()
+    return {"loss": reconstruction + beta * kl, "reconstruction": reconstruction,
+            "kl": kl}
+
+
+def train_vae(model: VAE, x: torch.Tensor, *, epochs: int, batch_size: int,
+              lr: float = 1e-3, beta: float = 1.0, seed: int = 0, on_epoch_end=None,
+              desc: str = "VAE") -> list[dict]:
+    """Maximise the ELBO of the images ``x`` (Adam on :func:`vae_loss`, one sample of z
+    per image and step); returns the per-epoch history (``loss`` is the negative ELBO)."""
+    _positive(lr, "lr")
+    _non_negative(beta, "beta")
+    generator = _noise_generator(x, seed)
+
+    def loss_fn(net, batch):
+        return vae_loss(net, batch, generator, beta)["loss"]
+
+    return _fit(model, loss_fn, (x,), lr=lr, epochs=epochs, batch_size=batch_size,
+                seed=seed, on_epoch_end=on_epoch_end, desc=desc)

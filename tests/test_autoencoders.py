@@ -445,3 +445,91 @@ def test_small_models_train_without_mixed_precision(monkeypatch):
     ae.pretrain(ae.ConvAutoencoder(8, widths=(8, 16)), torch.rand(2, 1, 28, 28),
                 epochs=1, batch_size=2)
     assert seen == [False, None]  # None: train.fit decides (mixed precision on CUDA)
+
+
+# ------------------------------------------------------------------- variational autoencoder
+
+
+def test_gaussian_kl_matches_torch_distributions_and_monte_carlo():
+    from torch.distributions import Normal, kl_divergence
+
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    logvar = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    ours = ae.gaussian_kl(mu, logvar)
+    assert ours.shape == (6,)
+    q, p = Normal(mu, (0.5 * logvar).exp()), Normal(0.0, 1.0)
+    exact = kl_divergence(q, p).sum(-1)
+    assert torch.allclose(ours, exact, rtol=1e-12)
+    # Monte Carlo: KL = E_q[log q(z) - log p(z)], to within 5 standard errors
+    z = q.sample((200_000,))
+    terms = (q.log_prob(z) - p.log_prob(z)).sum(-1)
+    estimate, stderr = terms.mean(0), terms.std(0) / math.sqrt(len(terms))
+    assert ((estimate - ours).abs() < 5 * stderr).all()
+    assert ae.gaussian_kl(torch.zeros(2, 4), torch.zeros(2, 4)).abs().max() == 0
+    with pytest.raises(ValueError, match="same shape"):
+        ae.gaussian_kl(mu, logvar[:, :2])
+
+
+def test_reparameterised_sample_has_the_right_moments_and_carries_gradients():
+    mu = torch.tensor([[1.5, -2.0, 0.0]], dtype=torch.float64).expand(100_000, 3)
+    logvar = torch.tensor([[0.0, math.log(4.0), math.log(0.01)]], dtype=torch.float64)
+    logvar = logvar.expand(100_000, 3)
+    z = ae.reparameterize(mu, logvar, torch.Generator().manual_seed(1))
+    assert torch.allclose(z.mean(0), mu[0], atol=5 * 2 / math.sqrt(len(z)))
+    assert torch.allclose(z.var(0), logvar[0].exp(), rtol=0.03)
+
+    mu = torch.randn(5, 2, dtype=torch.float64, requires_grad=True)
+    logvar = torch.randn(5, 2, dtype=torch.float64, requires_grad=True)
+    z = ae.reparameterize(mu, logvar, torch.Generator().manual_seed(2))
+    eps = torch.randn(5, 2, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    assert torch.allclose(z, mu + (0.5 * logvar).exp() * eps)
+    z.sum().backward()
+    assert torch.allclose(mu.grad, torch.ones_like(mu))  # dz/dmu = 1
+    # dz/dlogvar = eps * sigma / 2
+    assert torch.allclose(logvar.grad, 0.5 * eps * (0.5 * logvar.detach()).exp())
+    with pytest.raises(ValueError, match="same shape"):
+        ae.reparameterize(mu, logvar[:, :1])
+
+
+def test_vae_loss_is_bernoulli_nll_plus_kl_by_hand():
+    torch.manual_seed(0)
+    vae = ae.VAE(latent_size=2, hidden=8, image_size=4).double()
+    x = torch.rand(7, 1, 4, 4, dtype=torch.float64)
+    terms = ae.vae_loss(vae, x, torch.Generator().manual_seed(3), beta=0.5)
+    with torch.no_grad():
+        first, last = vae.encoder[1], vae.encoder[3]
+        out = torch.relu(x.reshape(7, 16) @ first.weight.T + first.bias) @ last.weight.T + last.bias
+        mu, logvar = out[:, :2], out[:, 2:]
+        eps = torch.randn(7, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+        z = mu + (0.5 * logvar).exp() * eps
+        d1, d2 = vae.decoder[0], vae.decoder[2]
+        p = torch.sigmoid(torch.relu(z @ d1.weight.T + d1.bias) @ d2.weight.T + d2.bias)
+        nll = -(x.reshape(7, 16) * p.log() + (1 - x.reshape(7, 16)) * (1 - p).log()).sum(1)
+        kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(1)
+    assert terms["reconstruction"].item() == pytest.approx(nll.mean().item(), rel=1e-10)
+    assert terms["kl"].item() == pytest.approx(kl.mean().item(), rel=1e-10)
+    assert terms["loss"].item() == pytest.approx((nll + 0.5 * kl).mean().item(), rel=1e-10)
+    assert torch.allclose(vae.encode(x), mu)
+    assert torch.allclose(vae.reconstruct(x).reshape(7, 16),
+                          torch.sigmoid(torch.relu(mu @ d1.weight.T + d1.bias) @ d2.weight.T
+                                        + d2.bias))
+    with pytest.raises(ValueError, match="beta"):
+        ae.vae_loss(vae, x, beta=float("nan"))
+    with pytest.raises(ValueError, match="x must be N x 1 x 4 x 4"):
+        ae.vae_loss(vae, x.reshape(7, 16))
+
+
+def test_training_a_vae_raises_the_elbo_and_its_plane_can_be_swept():
+    g = torch.Generator().manual_seed(0)
+    prototypes = (torch.rand(3, 1, 8, 8, generator=g) > 0.5).float()
+    x = prototypes[torch.arange(60) % 3] * 0.9 + 0.05
+    torch.manual_seed(0)
+    vae = ae.VAE(latent_size=2, hidden=16, image_size=8)
+    history = ae.train_vae(vae, x, epochs=40, batch_size=20, lr=1e-2, seed=0)
+    assert history[-1]["loss"] < 0.7 * history[0]["loss"]
+    assert ae.decoder_sweep(vae, (-1, -1), (1, 1), steps=3).shape == (24, 24)
+    with pytest.raises(ValueError, match="latent_size"):
+        ae.VAE(latent_size=0)
+    with pytest.raises(ValueError, match="lr"):
+        ae.train_vae(vae, x, epochs=1, batch_size=4, lr=-1.0)
