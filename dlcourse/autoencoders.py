@@ -298,13 +298,14 @@ def _noise_generator(x: torch.Tensor, seed: int) -> torch.Generator:
 
 def pretrain(autoencoder: nn.Module, x: torch.Tensor, *, epochs: int, batch_size: int,
              lr: float = 1e-3, noise_std: float = 0.0, clip: bool = False,
-             seed: int = 0, on_epoch_end=None,
+             seed: int = 0, on_epoch_end=None, checkpoint=None,
              desc: str = "pre-training") -> list[dict]:
     """Train ``autoencoder`` to reconstruct ``x`` (Adam, squared error).
 
     ``noise_std > 0`` trains a denoising autoencoder: Gaussian noise on the inputs
-    only (clamped to [0, 1] when ``clip``). ``on_epoch_end`` is passed on to
-    :func:`dlcourse.train.fit`; the per-epoch history is returned. Models with
+    only (clamped to [0, 1] when ``clip``). ``on_epoch_end`` and ``checkpoint`` (a file
+    to resume from and save to, e.g. from :func:`dlcourse.runcache.checkpoint`) are passed
+    on to :func:`dlcourse.train.fit`; the per-epoch history is returned. Models with
     fewer than ``SMALL_MODEL`` weights train on one CPU thread and, on CUDA,
     without mixed precision.
     """
@@ -317,15 +318,16 @@ def pretrain(autoencoder: nn.Module, x: torch.Tensor, *, epochs: int, batch_size
 
     return _fit(autoencoder, loss_fn, (x,), lr=lr, epochs=epochs,
                 batch_size=batch_size, seed=seed, on_epoch_end=on_epoch_end,
-                desc=desc)
+                checkpoint=checkpoint, desc=desc)
 
 
 def finetune(model: AutoencoderClassifier, x: torch.Tensor, y: torch.Tensor, *,
              lam: float, epochs: int, batch_size: int, lr: float = 1e-3,
              noise_std: float = 0.0, clip: bool = False, seed: int = 0,
-             on_epoch_end=None, desc: str = "fine-tuning") -> list[dict]:
+             on_epoch_end=None, checkpoint=None, desc: str = "fine-tuning") -> list[dict]:
     """Train every weight of ``model`` on the labels ``y``, keeping ``lam`` times the
-    reconstruction error in the loss (see :func:`finetune_loss`).
+    reconstruction error in the loss (see :func:`finetune_loss`); ``checkpoint`` as in
+    :func:`pretrain`.
 
     ``lam = 0`` is plain fine-tuning: the decoder gets no gradient and stays as it was.
     """
@@ -342,7 +344,7 @@ def finetune(model: AutoencoderClassifier, x: torch.Tensor, y: torch.Tensor, *,
 
     return _fit(model, loss_fn, (x, y), lr=lr, epochs=epochs,
                 batch_size=batch_size, seed=seed, on_epoch_end=on_epoch_end,
-                desc=desc)
+                checkpoint=checkpoint, desc=desc)
 
 
 # ---------------------------------------------------------------------- evaluation

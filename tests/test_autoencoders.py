@@ -533,3 +533,22 @@ def test_training_a_vae_raises_the_elbo_and_its_plane_can_be_swept():
         ae.VAE(latent_size=0)
     with pytest.raises(ValueError, match="lr"):
         ae.train_vae(vae, x, epochs=1, batch_size=4, lr=-1.0)
+
+
+def test_pretrain_resumes_from_its_checkpoint(tmp_path):
+    """pretrain passes checkpoint on to train.fit: asking for more epochs continues the saved run
+    (the full profile trains for hours; a Colab disconnect must not start it over)."""
+    from dlcourse import autoencoders as ae
+
+    def net():
+        torch.manual_seed(0)
+        return ae.MLPAutoencoder(4, 2)
+
+    x = torch.rand(32, 4, generator=torch.Generator().manual_seed(0))
+    path = tmp_path / "ae.pt"
+    first = ae.pretrain(net(), x, epochs=1, batch_size=8, seed=3, checkpoint=path)
+    resumed = ae.pretrain(net(), x, epochs=3, batch_size=8, seed=3, checkpoint=path)
+    straight = ae.pretrain(net(), x, epochs=3, batch_size=8, seed=3)
+    assert path.exists() and len(resumed) == 3
+    assert resumed[0]["loss"] == first[0]["loss"]
+    assert [r["loss"] for r in resumed] == pytest.approx([r["loss"] for r in straight])
