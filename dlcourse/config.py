@@ -1,7 +1,8 @@
 """Run-time settings shared by every chapter: profile, dataset choice, device, seeds, provenance.
 
-A chapter reads one setting, ``DLCOURSE_PROFILE`` (``smoke``, ``quick`` or ``full``), and picks
-every budget from it with :func:`pick`, so one notebook serves CI, a laptop and a GPU.
+A chapter reads one setting, ``DLCOURSE_PROFILE`` (``smoke``, ``quick`` or ``full``; ``quick`` when
+unset, also on a GPU), and picks every budget from it with :func:`pick`, so one notebook serves CI,
+a laptop and a GPU.
 """
 from __future__ import annotations
 
@@ -18,10 +19,14 @@ PROFILES = ("smoke", "quick", "full")
 
 
 def profile() -> str:
-    """The current profile: ``DLCOURSE_PROFILE`` if set, else ``full`` with CUDA and ``quick`` without."""
+    """The current profile: ``DLCOURSE_PROFILE`` if set, else ``quick`` (with or without a GPU).
+
+    ``full`` is opt-in: it runs the paper's protocol, hours of GPU time, so a reader who opens a
+    chapter on a Colab GPU gets minutes of training unless they ask for more.
+    """
     value = os.environ.get("DLCOURSE_PROFILE", "").strip().lower()
     if not value:
-        return "full" if torch.cuda.is_available() else "quick"
+        return "quick"
     if value not in PROFILES:
         raise ValueError(f"DLCOURSE_PROFILE must be one of {PROFILES}, got {value!r}")
     return value

@@ -35,8 +35,21 @@ def test_profile_default_without_cuda_is_quick(monkeypatch):
     assert config.profile() == "quick"
 
 
-def test_profile_default_with_cuda_is_full(monkeypatch):
+def test_profile_default_with_cuda_is_quick(monkeypatch):
+    """full is opt-in: a Colab GPU must not start hours of training by default."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert config.profile() == "quick"
+
+
+def test_profile_default_with_cuda_empty_env_is_quick(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("DLCOURSE_PROFILE", "  ")
+    assert config.profile() == "quick"
+
+
+def test_profile_full_with_cuda_when_asked(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("DLCOURSE_PROFILE", "full")
     assert config.profile() == "full"
 
 
