@@ -64,5 +64,9 @@ execute: $(STAMP)
 student: $(STAMP)
 	$(BIN)/python tools/student.py _build/student
 
+## make student-html: the HTML book without solutions, for a class, in _build/student-html/.
+student-html: $(STAMP)
+	$(BIN)/python tools/student.py --html _build/student-html
+
 clean:
 	rm -rf _build
