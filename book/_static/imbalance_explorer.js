@@ -111,7 +111,9 @@
     });
     ctx.strokeStyle = COLORS.text;
     ctx.strokeRect(L, T, W - L - R, H - T - B);
-    ctx.fillText(opts.xlabel, (W + L) / 2 - 20, H - 6);
+    ctx.textAlign = "center";  // the axis label centred under the plot, so a long one fits
+    ctx.fillText(opts.xlabel, (W + L - R) / 2, H - 6);
+    ctx.textAlign = "left";
     ctx.fillText(opts.title, L, 16);
     series.forEach(function (s, k) {
       ctx.strokeStyle = s.color; ctx.lineWidth = 2;
