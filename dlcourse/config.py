@@ -53,6 +53,25 @@ def dataset(*, smoke: str, quick: str, full: str) -> str:
     return pick(smoke=smoke, quick=quick, full=full)
 
 
+def full_profile_estimate(chapter: str) -> dict | None:
+    """The estimated GPU time of ``chapter``'s ``full`` profile (e.g. ``"02_iic"``), or None.
+
+    The record (``flops_per_step``, ``steps``, ``runs``, ``batch``, ``cpu_steps_per_s``,
+    ``t4_minutes``, ``a100_minutes``, ``basis``) comes from ``dlcourse/full_profile.json``, written by
+    ``benchmarks/full_profile_estimate.py`` (FLOPs counted per training step, at a stated share of
+    each GPU's peak), so a chapter can say "about N GPU-minutes on a T4" with its basis.
+    """
+    if not isinstance(chapter, str) or not chapter.strip():
+        raise ValueError(f"chapter must be a chapter name such as '02_iic', got {chapter!r}")
+    from importlib import resources
+
+    try:
+        text = resources.files(__package__).joinpath("full_profile.json").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return json.loads(text).get("chapters", {}).get(chapter.strip())
+
+
 def device() -> torch.device:
     """The device chapters compute on: CUDA when available, else Apple MPS, else CPU.
 
