@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CHAPTER ?=
 PROFILE ?= quick
 
-.PHONY: install book test unit execute student clean colab
+.PHONY: install system-deps book test unit execute student student-html clean colab
 
 install: $(STAMP)
 
@@ -26,8 +26,26 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going --quiet && \
 	echo "Book built in $$(( $$(date +%s) - start )) s: open $(CURDIR)/_build/html/index.html"
 
+## make system-deps: the Debian packages `make test` needs, installed when root or sudo allows:
+## offline Fashion-MNIST (chapters 3-4, data tests), Node.js (checks the book's JavaScript
+## explorers against dlcourse), Chromium (screenshots of the built pages).
+system-deps:
+	@need=""; \
+	[ -d /usr/share/datasets/fashion-mnist ] || need="$$need dataset-fashion-mnist"; \
+	command -v node >/dev/null || need="$$need nodejs"; \
+	command -v chromium >/dev/null || need="$$need chromium"; \
+	[ -z "$$need" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo"; \
+	else echo "make test needs these Debian packages:$$need"; \
+	     echo "install them (sudo apt-get install$$need) or run make as root, then run make test again"; exit 1; fi; \
+	command -v apt-get >/dev/null || { echo "make test needs:$$need (no apt-get here: install them with your package manager)"; exit 1; }; \
+	echo "installing Debian packages:$$need"; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$need >/dev/null
+
 ## make test: unit tests, every notebook under the smoke profile, pair sync/staleness, the book.
-test: $(STAMP)
+test: system-deps $(STAMP)
 	$(BIN)/python -m pytest tests -q
 	DLCOURSE_PROFILE=smoke TQDM_DISABLE=1 OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest --nbval-lax -q -p no:cacheprovider chapters/*.ipynb
 	$(BIN)/python tools/notebooks.py check --allow-library-drift
@@ -51,6 +69,10 @@ colab: $(STAMP)
 ## make student: the notebooks without solutions, for a class, in _build/student/.
 student: $(STAMP)
 	$(BIN)/python tools/student.py _build/student
+
+## make student-html: the HTML book without solutions, for a class, in _build/student-html/.
+student-html: $(STAMP)
+	$(BIN)/python tools/student.py --html _build/student-html
 
 clean:
 	rm -rf _build

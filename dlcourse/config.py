@@ -1,7 +1,8 @@
 """Run-time settings shared by every chapter: profile, dataset choice, device, seeds, provenance.
 
-A chapter reads one setting, ``DLCOURSE_PROFILE`` (``smoke``, ``quick`` or ``full``), and picks
-every budget from it with :func:`pick`, so one notebook serves CI, a laptop and a GPU.
+A chapter reads one setting, ``DLCOURSE_PROFILE`` (``smoke``, ``quick`` or ``full``; ``quick`` when
+unset, also on a GPU), and picks every budget from it with :func:`pick`, so one notebook serves CI,
+a laptop and a GPU.
 """
 from __future__ import annotations
 
@@ -18,10 +19,14 @@ PROFILES = ("smoke", "quick", "full")
 
 
 def profile() -> str:
-    """The current profile: ``DLCOURSE_PROFILE`` if set, else ``full`` with CUDA and ``quick`` without."""
+    """The current profile: ``DLCOURSE_PROFILE`` if set, else ``quick`` (with or without a GPU).
+
+    ``full`` is opt-in: it runs the paper's protocol, hours of GPU time, so a reader who opens a
+    chapter on a Colab GPU gets minutes of training unless they ask for more.
+    """
     value = os.environ.get("DLCOURSE_PROFILE", "").strip().lower()
     if not value:
-        return "full" if torch.cuda.is_available() else "quick"
+        return "quick"
     if value not in PROFILES:
         raise ValueError(f"DLCOURSE_PROFILE must be one of {PROFILES}, got {value!r}")
     return value
@@ -46,6 +51,25 @@ def dataset(*, smoke: str, quick: str, full: str) -> str:
             raise ValueError(f"DLCOURSE_DATASET must be one of {sorted(DATASETS)}, got {override!r}")
         return override
     return pick(smoke=smoke, quick=quick, full=full)
+
+
+def full_profile_estimate(chapter: str) -> dict | None:
+    """The estimated GPU time of ``chapter``'s ``full`` profile (e.g. ``"02_iic"``), or None.
+
+    The record (``flops_per_step``, ``steps``, ``runs``, ``batch``, ``cpu_steps_per_s``,
+    ``t4_minutes``, ``a100_minutes``, ``basis``) comes from ``dlcourse/full_profile.json``, written by
+    ``benchmarks/full_profile_estimate.py`` (FLOPs counted per training step, at a stated share of
+    each GPU's peak), so a chapter can say "about N GPU-minutes on a T4" with its basis.
+    """
+    if not isinstance(chapter, str) or not chapter.strip():
+        raise ValueError(f"chapter must be a chapter name such as '02_iic', got {chapter!r}")
+    from importlib import resources
+
+    try:
+        text = resources.files(__package__).joinpath("full_profile.json").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return json.loads(text).get("chapters", {}).get(chapter.strip())
 
 
 def device() -> torch.device:

@@ -26,10 +26,25 @@ class WithSnapshot:
         self.png = base64.b64encode(buffer.getvalue()).decode("ascii")
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
-        bundle = dict(bundle)
+        bundle = dict(_widget_bundle(self.widget, include, exclude))
         bundle["image/png"] = self.png
         return bundle
+
+
+def _widget_bundle(widget, include=None, exclude=None) -> dict:
+    """The widget's own mime bundle, on ipywidgets 8 and on 7 (which Colab ships).
+
+    ipywidgets 8 gives widgets ``_repr_mimebundle_``; 7 only has ``_ipython_display_``, which
+    displays this same bundle (a widget-view reference to the model, plus plain text) itself.
+    """
+    if hasattr(widget, "_repr_mimebundle_"):
+        return widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+    bundle = {"text/plain": repr(widget)[:110]}
+    if getattr(widget, "_view_name", None) is not None:
+        bundle["application/vnd.jupyter.widget-view+json"] = {
+            "version_major": 2, "version_minor": 0, "model_id": widget._model_id}
+        widget._handle_displayed()
+    return bundle
 
 
 def live_figure(controls, draw, figsize) -> WithSnapshot:

@@ -1,6 +1,7 @@
 """Tests of dlcourse.config: profile, pick, dataset choice, seeding and the provenance banner."""
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,8 +36,21 @@ def test_profile_default_without_cuda_is_quick(monkeypatch):
     assert config.profile() == "quick"
 
 
-def test_profile_default_with_cuda_is_full(monkeypatch):
+def test_profile_default_with_cuda_is_quick(monkeypatch):
+    """full is opt-in: a Colab GPU must not start hours of training by default."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert config.profile() == "quick"
+
+
+def test_profile_default_with_cuda_empty_env_is_quick(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("DLCOURSE_PROFILE", "  ")
+    assert config.profile() == "quick"
+
+
+def test_profile_full_with_cuda_when_asked(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("DLCOURSE_PROFILE", "full")
     assert config.profile() == "full"
 
 
@@ -222,3 +236,36 @@ def test_device_forced_by_env(monkeypatch):
 def test_device_prefers_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert config.device().type == "cuda"
+
+
+# ------------------------------------------------------------------ full-profile estimate
+
+ESTIMATE_FILE = Path(config.__file__).with_name("full_profile.json")
+CHAPTERS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "chapters").glob("[0-9][0-9]_*.md"))
+
+
+@pytest.mark.skipif(not ESTIMATE_FILE.exists(), reason="benchmarks/full_profile_estimate.py not run yet")
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_full_profile_estimate_is_consistent(chapter):
+    """Minutes = steps x runs x (FLOPs/step / (utilisation x peak) + overhead): recomputed here."""
+    record = config.full_profile_estimate(chapter)
+    assert record is not None, f"no estimate for {chapter}: rerun benchmarks/full_profile_estimate.py"
+    payload = json.loads(ESTIMATE_FILE.read_text(encoding="utf-8"))
+    for gpu in ("t4", "a100"):
+        rate = payload["utilisation"] * payload["gpus"][gpu]["peak"]
+        per_step = record["flops_per_step"] / rate + payload["step_overhead_s"]
+        expected = record["steps"] * record["runs"] * per_step / 60
+        assert record[f"{gpu}_minutes"] == pytest.approx(expected, abs=0.006, rel=0.01)
+    assert record["t4_minutes"] >= record["a100_minutes"] > 0
+    assert record["flops_per_step"] > 0 and record["steps"] > 0 and record["batch"] > 0
+    assert "GFLOP" in record["basis"]
+
+
+def test_full_profile_estimate_unknown_chapter_is_none():
+    assert config.full_profile_estimate("99_no_such_chapter") is None
+
+
+@pytest.mark.parametrize("chapter", [None, 2, "", "  "])
+def test_full_profile_estimate_rejects_bad_name(chapter):
+    with pytest.raises(ValueError, match="chapter"):
+        config.full_profile_estimate(chapter)

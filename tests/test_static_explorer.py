@@ -61,3 +61,19 @@ def test_effective_number_and_weights_match_dlcourse(js):
         np.testing.assert_allclose(js["en"][bi], expected.numpy(), rtol=1e-9)
         weights = losses.class_balanced_weights(torch.tensor(COUNTS), beta)
         np.testing.assert_allclose(js["weights"][bi], weights.double().numpy(), rtol=1e-5)
+
+
+def test_theme_colors_follow_the_theme_variables():
+    """Dark mode: the canvas takes its text/grid colours from pydata-sphinx-theme's CSS variables;
+    a variable the theme does not set falls back to the light-mode default."""
+    program = f"""
+    const m = require({json.dumps(str(SCRIPT))});
+    const dark = {{"--pst-color-text-base": " #ced6dd", "--pst-color-border": "#48566b"}};
+    console.log(JSON.stringify({{dark: m.themeColors(n => dark[n] || ""), none: m.themeColors(n => "")}}));
+    """
+    out = json.loads(subprocess.run([NODE, "-e", program], capture_output=True, text=True, check=True,
+                                    timeout=60).stdout)
+    assert out["dark"]["text"] == "#ced6dd" and out["dark"]["grid"] == "#48566b"
+    assert out["dark"]["ref"] == "#7f7f7f"  # not given: the fallback
+    assert out["none"]["text"] == "#222" and out["none"]["grid"] == "#e5e5e5"
+    assert out["none"]["main"] == out["dark"]["main"] == "#1f77b4"

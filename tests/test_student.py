@@ -65,3 +65,19 @@ def test_no_solution_survives_in_a_chapter(path):
     for code in _solution_code(nb):
         assert code.strip() not in text
     assert all(not c.get("outputs") for c in out.cells if c.cell_type == "code")
+
+
+def test_html_edition_keeps_outputs_of_whole_cells_only():
+    """clear_outputs=False (the HTML edition) keeps a whole code cell's outputs; solution cells go."""
+    nb = _notebook(("code", "shown = 1"),
+                   ("md", "```{solution-start} e1\n```\nanswer"), ("code", "secret = 2"),
+                   ("md", "```{solution-end}\n```\nafter"))
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("stream", text=f"out of {cell.source}")]
+    kept = student.strip_solutions(nb, clear_outputs=False)
+    code = [c for c in kept.cells if c.cell_type == "code"]
+    assert [c.source for c in code] == ["shown = 1"]
+    assert code[0].outputs[0]["text"] == "out of shown = 1"
+    cleared = student.strip_solutions(nb)
+    assert [c.outputs for c in cleared.cells if c.cell_type == "code"] == [[]]

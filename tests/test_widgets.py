@@ -54,3 +54,23 @@ def test_effective_number_explorer_validates_counts():
         widgets.effective_number_explorer([10, 5, 0])
     with pytest.raises(ValueError, match="beta"):
         widgets.effective_number_explorer([10, 5], beta=1.5)
+
+
+def test_snapshot_bundle_on_ipywidgets7_style_widget():
+    """ipywidgets 7 (Colab's) widgets have no _repr_mimebundle_: the bundle is built like 7's
+    _ipython_display_ builds it (a widget-view reference to the model), plus the PNG."""
+    import matplotlib.pyplot as plt
+
+    class Widget7:
+        _view_name, _model_id, displayed = "VBoxView", "abc123", 0
+
+        def _handle_displayed(self):
+            self.displayed += 1
+
+    widget, figure = Widget7(), plt.figure(figsize=(1, 1))
+    plt.close(figure)
+    bundle = widgets.WithSnapshot(widget, figure)._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"] == {
+        "version_major": 2, "version_minor": 0, "model_id": "abc123"}
+    assert bundle["image/png"] and "text/plain" in bundle
+    assert widget.displayed == 1

@@ -2,7 +2,9 @@
 
 Reading time comes from each chapter's word count, the exercise count from its exercise directives,
 and run times from the provenance that ``make execute`` stores in each notebook's metadata, so the
-teaching page can never disagree with the notebooks.
+teaching page can never disagree with the notebooks. Until a chapter's ``full`` run is recorded, its
+``full`` cell shows the estimate in ``dlcourse/full_profile.json`` (FLOPs per step x steps at a
+stated share of a T4's peak; see ``benchmarks/full_profile_estimate.py``), marked as an estimate.
 """
 from __future__ import annotations
 
@@ -31,7 +33,28 @@ def _run(record: dict | None) -> str:
     return f"{minutes:.1f} min ({record.get('device', '?')})"
 
 
-def rows(chapters_dir: Path, note_dependency=lambda path: None) -> list[list[str]]:
+def _hours_or_minutes(minutes: float) -> str:
+    return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{max(minutes, 0.1):.1f} min" if minutes < 10 \
+        else f"{minutes:.0f} min"
+
+
+def _estimate(record: dict | None) -> str:
+    if not record:
+        return "not measured yet"
+    return (f"≈ {_hours_or_minutes(record['t4_minutes'])} on a T4, "
+            f"{_hours_or_minutes(record['a100_minutes'])} on an A100 (estimate)")
+
+
+def _estimates(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8")).get("chapters", {})
+
+
+def rows(chapters_dir: Path, note_dependency=lambda path: None, estimates_file: Path | None = None) -> list[list[str]]:
+    estimates_file = estimates_file or chapters_dir.parent / "dlcourse" / "full_profile.json"
+    note_dependency(str(estimates_file))
+    estimates = _estimates(estimates_file)
     table = []
     for md in sorted(chapters_dir.glob("[0-9][0-9]_*.md")):
         note_dependency(str(md))
@@ -46,7 +69,7 @@ def rows(chapters_dir: Path, note_dependency=lambda path: None) -> list[list[str
             f"{max(1, round(_prose_words(markdown) / WORDS_PER_MINUTE))} min",
             str(markdown.count("{exercise}")),
             _run(runs.get("quick")),
-            _run(runs.get("full")),
+            _run(runs.get("full")) if runs.get("full") else _estimate(estimates.get(md.stem)),
         ])
     return table
 

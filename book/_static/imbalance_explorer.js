@@ -38,11 +38,27 @@
     return inv.map(function (w) { return w * counts.length / total; });
   }
 
+  /** The drawing colours, taken from the theme (pydata-sphinx-theme's CSS variables) so the
+   *  canvas stays readable in light and dark mode. ``lookup(name)`` returns a variable's value
+   *  ("" when unset); any colour the theme does not give falls back to a light-mode default. */
+  var FALLBACK = { main: "#1f77b4", ref: "#7f7f7f", accent: "#d62728", grid: "#e5e5e5", text: "#222" };
+  var THEME_VARIABLES = { text: "--pst-color-text-base", grid: "--pst-color-border",
+                          ref: "--pst-color-text-muted" };
+  function themeColors(lookup) {
+    var colors = Object.assign({}, FALLBACK);
+    Object.keys(THEME_VARIABLES).forEach(function (key) {
+      var value = String(lookup(THEME_VARIABLES[key]) || "").trim();
+      if (value) colors[key] = value;
+    });
+    return colors;
+  }
+
   var api = {
     focalLoss: focalLoss,
     focalGradLogit: focalGradLogit,
     effectiveNumber: effectiveNumber,
     classBalancedWeights: classBalancedWeights,
+    themeColors: themeColors,
   };
   if (typeof module !== "undefined" && module.exports) {
     module.exports = api;
@@ -51,7 +67,14 @@
 
   // ---- drawing ----------------------------------------------------------------------------
 
-  var COLORS = { main: "#1f77b4", ref: "#7f7f7f", accent: "#d62728", grid: "#e5e5e5", text: "#222" };
+  var COLORS = Object.assign({}, FALLBACK);
+  var redraws = [];  // every explorer's draw(), run again when the reader switches light/dark
+
+  /** Read the theme's colours now (called before each drawing). */
+  function refreshColors() {
+    var style = window.getComputedStyle(document.documentElement);
+    COLORS = themeColors(function (name) { return style.getPropertyValue(name); });
+  }
 
   function el(tag, attrs, parent) {
     var node = document.createElement(tag);
@@ -88,7 +111,9 @@
     });
     ctx.strokeStyle = COLORS.text;
     ctx.strokeRect(L, T, W - L - R, H - T - B);
-    ctx.fillText(opts.xlabel, (W + L) / 2 - 20, H - 6);
+    ctx.textAlign = "center";  // the axis label centred under the plot, so a long one fits
+    ctx.fillText(opts.xlabel, (W + L - R) / 2, H - 6);
+    ctx.textAlign = "left";
     ctx.fillText(opts.title, L, 16);
     series.forEach(function (s, k) {
       ctx.strokeStyle = s.color; ctx.lineWidth = 2;
@@ -152,6 +177,7 @@
     var slider = f.input, readout = f.readout, lossCanvas = f.left, gradCanvas = f.right;
     var ps = range(199, function (i) { return 0.005 + i * 0.005; });
     function draw() {
+      refreshColors();
       var g = parseFloat(slider.value);
       linePlot(lossCanvas, [
         { xs: ps, ys: ps.map(function (p) { return focalLoss(p, 0); }), color: COLORS.ref, dash: true,
@@ -172,6 +198,7 @@
         (100 * ratio).toFixed(1) + "% of the cross-entropy";
     }
     slider.addEventListener("input", draw);
+    redraws.push(draw);
     draw();
   }
 
@@ -187,6 +214,7 @@
     var inverse = classBalancedWeights(counts, 1);
     var labels = counts.map(function (_, i) { return String(i); });
     function draw() {
+      refreshColors();
       var k = parseFloat(slider.value);
       var beta = 1 - Math.pow(10, -k);
       linePlot(enCanvas, [
@@ -206,12 +234,18 @@
         (w[lo] / w[hi]).toFixed(2) + "x the most common";
     }
     slider.addEventListener("input", draw);
+    redraws.push(draw);
     draw();
   }
 
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll(".dlc-focal-explorer"), focalExplorer);
     Array.prototype.forEach.call(document.querySelectorAll(".dlc-cb-explorer"), cbExplorer);
+    // pydata-sphinx-theme switches light/dark by setting data-theme / data-mode on <html>
+    if (redraws.length && typeof MutationObserver !== "undefined") {
+      new MutationObserver(function () { redraws.forEach(function (draw) { draw(); }); })
+        .observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme", "data-mode"] });
+    }
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
