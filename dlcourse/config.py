@@ -112,15 +112,26 @@ def provenance(dataset_name: str | None = None) -> dict:
     }
 
 
-def banner(dataset_name: str | None = None) -> dict:
+def _minutes(value: float) -> str:
+    return f"{value / 60:.1f} h" if value >= 90 else f"{max(1, round(value))} min"
+
+
+def banner(dataset_name: str | None = None, chapter: str | None = None) -> dict:
     """Print the provenance every chapter shows first (two short lines), and return it as a dict.
 
-    When ``DLCOURSE_PROVENANCE_FILE`` is set (``make execute`` sets it) the same record is
-    written there, so it can be stored in the executed notebook's metadata.
+    With ``chapter`` (e.g. ``"02_iic"``) and a profile other than ``full``, a third line gives the
+    full profile's estimated GPU time (:func:`full_profile_estimate`), so a reader knows what
+    un-commenting the chapter's ``full`` line costs. When ``DLCOURSE_PROVENANCE_FILE`` is set
+    (``make execute`` sets it) the record is written there too, for the notebook's metadata.
     """
     info = provenance(dataset_name)
     print(f"profile={info['profile']} | dataset={info['dataset']} | device={info['device']}\n"
           f"dlcourse {info['dlcourse']} | torch {info['torch']} | {info['date']}")
+    estimate = full_profile_estimate(chapter) if chapter is not None else None
+    if estimate and info["profile"] != "full":
+        print(f"full profile (opt-in, GPU): about {_minutes(estimate['t4_minutes'])} on a T4, "
+              f"{_minutes(estimate['a100_minutes'])} on an A100 (estimate from counted FLOPs; "
+              f"see the teaching page)")
     target = os.environ.get("DLCOURSE_PROVENANCE_FILE")
     if target:
         with open(target, "w", encoding="utf-8") as fh:

