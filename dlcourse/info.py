@@ -104,3 +104,19 @@ def iic_loss(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 1.0, eps: float 
     log_joint = joint.clamp_min(eps).log()
     log_px, log_py = p_x.clamp_min(eps).log(), p_y.clamp_min(eps).log()
     return -(joint * (log_joint - alpha * log_px - alpha * log_py)).sum()
+
+
+def conditional_entropy(joint: torch.Tensor) -> torch.Tensor:
+    """H(X | Y) = -sum_ij P_ij log(P_ij / P_j) in nats, from a joint matrix ``P`` (rows = X, columns = Y).
+
+    The doubt about the row that is left once the column is known: the column-wise entropies of
+    the conditionals P(X | Y = j), averaged with weights P_j. Computed by the chain rule
+    H(X, Y) = H(Y) + H(X | Y) as H(X, Y) - H(Y), which needs no division by empty columns; clamped
+    at 0 against rounding. 0 when the column determines the row (a permuted diagonal); H(X) when
+    X and Y are independent. For the other direction, H(Y | X), pass ``joint.T``.
+    """
+    _check_distribution(joint, "joint", dim=None)
+    if joint.ndim != 2:
+        raise ValueError(f"joint must be a 2-D matrix, got shape {tuple(joint.shape)}")
+    p_y = joint.sum(dim=0)
+    return (_plogp(p_y).sum() - _plogp(joint).sum()).clamp_min(0.0)

@@ -307,3 +307,57 @@ def test_joint_distribution_rejects_mismatched_shapes(shapes):
     z2 = torch.full(s2, 1.0 / s2[-1])
     with pytest.raises(ValueError, match=r"\bz1\b.*\bz2\b"):
         joint_distribution(z1, z2)
+
+
+def _conditional_entropy_by_loop(joint) -> float:
+    """-sum_ij P_ij log P(X=i | Y=j), written out with plain Python loops (0 log 0 = 0)."""
+    rows, cols = len(joint), len(joint[0])
+    p_y = [sum(joint[i][j] for i in range(rows)) for j in range(cols)]
+    total = 0.0
+    for i in range(rows):
+        for j in range(cols):
+            if joint[i][j] > 0:
+                total -= joint[i][j] * math.log(joint[i][j] / p_y[j])
+    return total
+
+
+@pytest.mark.parametrize("rows, cols, sparsity", [(3, 3, 0.0), (4, 7, 0.0), (6, 5, 0.4)])
+def test_conditional_entropy_equals_double_loop(rows, cols, sparsity):
+    from dlcourse.info import conditional_entropy
+
+    joint = _random_joint(np.random.default_rng(rows * cols), rows, cols, sparsity)
+    expected = _conditional_entropy_by_loop(joint.tolist())
+    got = conditional_entropy(torch.tensor(joint)).item()
+    assert got == pytest.approx(expected, rel=1e-10, abs=1e-12)
+    # the other direction, H(Y | X), through the transpose
+    expected_t = _conditional_entropy_by_loop(joint.T.tolist())
+    assert conditional_entropy(torch.tensor(joint).T).item() == pytest.approx(expected_t, rel=1e-10)
+
+
+def test_conditional_entropy_of_independent_joint_is_marginal_entropy():
+    from dlcourse.info import conditional_entropy
+
+    rng = np.random.default_rng(3)
+    p_x, p_y = _random_distributions(rng, 5), _random_distributions(rng, 4)
+    joint = torch.tensor(np.outer(p_x, p_y))
+    assert conditional_entropy(joint).item() == pytest.approx(scipy.stats.entropy(p_x), rel=1e-10)
+
+
+def test_conditional_entropy_of_permuted_diagonal_is_zero():
+    from dlcourse.info import conditional_entropy
+
+    joint = torch.eye(6, dtype=torch.float64)[torch.tensor([2, 0, 5, 1, 4, 3])] / 6
+    assert conditional_entropy(joint).item() == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("bad", [
+    torch.tensor([[0.5, 0.6], [0.1, 0.1]]),          # sums to 1.3
+    torch.tensor([[0.5, -0.1], [0.3, 0.3]]),         # negative entry
+    torch.tensor([[float("nan"), 0.5], [0.25, 0.25]]),
+    torch.tensor([0.5, 0.5]),                        # not a matrix
+])
+def test_conditional_entropy_rejects(bad):
+    from dlcourse.info import conditional_entropy
+
+    with pytest.raises(ValueError, match="joint"):
+        conditional_entropy(bad)
