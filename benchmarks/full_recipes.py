@@ -417,8 +417,9 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
            random_batch=_images((3, 32, 32)), load_data=_ch3_data, train=_ch3_train,
            pins={"EPOCHS": CH3_EPOCHS, "n_major": 5000, "n_minor": 250, "AUGMENT": True,
                  "make_model": "models.resnet18", "DATASET": "cifar10"},
-           calls=("torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)",
-                  "epochs=EPOCHS, batch_size=128", "losses.class_balanced_loss(logits, yb, n, beta, "
+           calls=("SGD = dict(lr=0.1, momentum=0.9, weight_decay=5e-4)",
+                  "torch.optim.SGD(model.parameters(), **SGD)",
+                  "BATCH = 128", "epochs=EPOCHS,\n batch_size=BATCH", "losses.class_balanced_loss(logits, yb, n, beta, "
                   "loss_type, gamma=gamma)", "milestones = [round(0.6 * EPOCHS), round(0.8 * EPOCHS)]"),
            note="14 table rows x 2 seeds; the recipe's loss is the CB focal row (beta 0.999, gamma 1)"),
     Recipe("04_superclass_loss", "cifar10", "train",
@@ -444,7 +445,8 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
            pins={"STEPS": 2**16, "WARMUP": 4096, "BATCH": 64, "K": 8, "EVAL_EVERY": 2048,
                  "N_LABELED": 250, "keep": None, "checkpoint_every": 2048, "DATASET": "cifar10"},
            calls=("models.wide_resnet(depth=28, widen=2, num_classes=C)",
-                  "torch.optim.AdamW(model.parameters(), lr=0.002, weight_decay=0.02)",
+                  "ADAMW = dict(lr=0.002, weight_decay=0.02)",
+                  "torch.optim.AdamW(model.parameters(), **ADAMW)",
                   "ssl.ReMixMatch(C, cta=cta.to(device), K=switches.pop(\"K\", K), warmup=WARMUP, "
                   "weak=weak, **switches)", "SHIFT = 0.125 if DATASET == \"cifar10\""),
            note="64 labelled + 64 unlabelled per step, K = 8 strong views: ~650 images forward"),
