@@ -143,7 +143,7 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
     recorded = {"loop": "iic.train", "images": len(x), "batch_size": batch_size,
                 "repeats": repeats, "alpha": alpha, "lr": lr, "ops": list(ops),
                 "first_ops": list(first_ops), "seed": seed, "every": every,
-                **describe(model), "caller": settings or {}}
+                **precision.settings, **describe(model), "caller": settings or {}}
 
     def step(i: int):
         if len(order.rest) < batch_size:  # a new pass over the images
@@ -158,8 +158,9 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
         loss_over = subhead_losses([z[:n] for z in over], [z[n:] for z in over], alpha).mean()
         loss = loss_main + loss_over
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        precision.scaler.scale(loss).backward()  # float16 (T4, V100) needs loss scaling
+        precision.scaler.step(optimizer)
+        precision.scaler.update()
         return loss, {"loss_main": loss_main, "loss_over": loss_over}
 
     def report(done: int, record: dict):
@@ -171,8 +172,8 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
 
     history = run_steps(step, steps=steps, checkpoint=checkpoint, settings=recorded,
                         every=every, callback=report, device=device, desc=desc,
-                        state={"model": model, "optimizer": optimizer, "order_gen": order_gen,
-                               "view_gen": view_gen, "order": order})
+                        state={"model": model, "optimizer": optimizer, "scaler": precision.scaler,
+                               "order_gen": order_gen, "view_gen": view_gen, "order": order})
     model.eval()
     return cumulative_seconds(history)
 

@@ -55,6 +55,13 @@ class Precision(NamedTuple):
             return nullcontext()
         return torch.autocast(device_type=self.device_type, dtype=self.dtype)
 
+    @property
+    def settings(self) -> dict:
+        """What a checkpoint records of it: resuming in another precision (a run cache on
+        Drive, reopened on another GPU type) is refused instead of mixing the two."""
+        dtype = "float32" if self.dtype is None else str(self.dtype).replace("torch.", "")
+        return {"precision": dtype, "loss_scaling": self.scaler.is_enabled()}
+
 
 def precision_for(device, enabled: bool | None = None) -> Precision:
     """The mixed precision of a loop on ``device`` (on by default on CUDA, off elsewhere).

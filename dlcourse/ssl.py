@@ -475,7 +475,7 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
                 "method_settings": _method_settings(method), "labeled": len(x_l),
                 "unlabeled": len(unlabeled), "batch_size": batch_size, "unlabeled_batch_size": ub,
                 "ema_decay": ema_decay, "eval_every": eval_every, "seed": seed,
-                **describe(model, optimizer), "caller": settings or {}}
+                **precision.settings, **describe(model, optimizer), "caller": settings or {}}
 
     def step(i: int):
         model.train()

@@ -79,7 +79,7 @@ def fit(
     recorded = {"loop": "fit", "batch_size": batch_size, "seed": seed, "rows": n,
                 "per_epoch": per_epoch,
                 "scheduler": type(scheduler).__name__ if scheduler is not None else None,
-                **describe(model, optimizer), "caller": settings or {}}
+                **precision.settings, **describe(model, optimizer), "caller": settings or {}}
 
     def step(i: int):
         nonlocal batches

@@ -343,3 +343,23 @@ def test_fit_prints_no_bar_when_disabled(monkeypatch, capsys):
     fit(model, torch.optim.SGD(model.parameters(), lr=0.1), _ce, _data(), epochs=2, batch_size=8, desc="quiet-bar")
     captured = capsys.readouterr()
     assert "quiet-bar" not in captured.err + captured.out
+
+
+def test_resume_in_another_precision_is_refused(tmp_path):
+    """A checkpoint records its precision: resuming a bfloat16 run in float32 (say, a run cache on
+    Drive reopened on another GPU type) raises a ValueError naming the difference."""
+    from dlcourse.loop import CheckpointError
+
+    x = torch.randn(16, 3, generator=torch.Generator().manual_seed(0))
+    y = torch.randint(0, 2, (16,), generator=torch.Generator().manual_seed(1))
+
+    def run(amp, epochs):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 2)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        return fit(model, opt, lambda m, xb, yb: F.cross_entropy(m(xb), yb), (x, y),
+                   epochs=epochs, batch_size=8, checkpoint=tmp_path / "c.pt", amp=amp)
+
+    run(True, 1)
+    with pytest.raises(CheckpointError, match="precision"):
+        run(False, 2)
