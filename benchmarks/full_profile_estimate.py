@@ -65,6 +65,7 @@ def load_recipes() -> dict:
 def training_step(recipe, batch_size: int, device, seed: int = 0):
     """A model, its optimiser and a closure that takes one training step on one fixed random batch."""
     from full_recipes import optimizer_step
+    from dlcourse.loop import precision_for
 
     torch.manual_seed(seed)
     model = recipe.build_model().to(device)
@@ -72,7 +73,8 @@ def training_step(recipe, batch_size: int, device, seed: int = 0):
     loss = recipe.make_loss(device)
     generator = torch.Generator().manual_seed(seed)
     batch = recipe.random_batch(batch_size, device, generator)
-    return lambda: optimizer_step(model, optimizer, loss, batch, device)
+    precision = precision_for(torch.device(device))
+    return lambda: optimizer_step(model, optimizer, loss, batch, device, precision)
 
 
 def count_and_time(recipe, batch_size: int, device="cpu") -> tuple[float, float]:

@@ -28,6 +28,7 @@ from torch import nn
 
 from dlcourse import augment, ctaugment, data, flows, iic, losses, models, ssl, superclass, train
 from dlcourse import autoencoders as ae
+from dlcourse.loop import precision_for
 
 
 @dataclass(frozen=True)
@@ -471,19 +472,23 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
                  "keep_train": None, "DATASET": "mnist"},
            calls=("ae.ConvAutoencoder(k)", "AE_LR = 2e-3", "ae.pretrain(net, x_train, "
                   "epochs=AE_EPOCHS, batch_size=BATCH, lr=AE_LR"),
-           note="5 code sizes + 1 denoiser (noise 0.5), largest code 32 shown; no checkpoint in "
-                "the chapter (ae.pretrain takes none); Iris/digits MLPs are seconds-long"),
+           note="5 code sizes + 1 denoiser (noise 0.5), largest code 32 shown; the full profile "
+                "checkpoints each network in the run cache; Iris/digits MLPs are seconds-long"),
 ]}
 
 
-def optimizer_step(model, optimizer, loss, batch, device) -> torch.Tensor:
-    """One training step as the loops take it (autocast on CUDA): the unit a benchmark times."""
+def optimizer_step(model, optimizer, loss, batch, device, precision=None) -> torch.Tensor:
+    """One training step as the loops take it (``loop.precision_for``: bfloat16 from sm80,
+    float16 with loss scaling before): the unit a benchmark times. Pass the same ``precision``
+    to every call so the loss scale carries over, as it does in the loops."""
+    precision = precision or precision_for(torch.device(device))
     model.train()
-    with train.autocast_for(torch.device(device)):
+    with precision.autocast():
         value = loss(model, *batch)
     optimizer.zero_grad(set_to_none=True)
-    value.backward()
-    optimizer.step()
+    precision.scaler.scale(value).backward()
+    precision.scaler.step(optimizer)
+    precision.scaler.update()
     return value.detach()
 
 

@@ -18,4 +18,4 @@ PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 # 480 s of measurements leaves room for start-up inside a 10-minute command
 TQDM_DISABLE=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" timeout 570 \
-  "$PYTHON" benchmarks/gpu_check.py --out "$out" --budget-s "${BUDGET_S:-480}" "${extra[@]}" "$@"
+  "$PYTHON" benchmarks/gpu_check.py --out "$out" --budget-s "${BUDGET_S:-480}" ${extra[@]+"${extra[@]}"} "$@"

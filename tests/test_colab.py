@@ -197,3 +197,12 @@ def test_install_cell_does_nothing_outside_colab(fresh_python):
     cell = colab.install_cell("ab" * 32, "0.1.0", CONFIG, "main").source
     result = colab_e2e.run_cell(fresh_python, hide_colab + cell, env)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_check_ignores_only_the_fallback_commit():
+    """A shallow clone finds another 'oldest commit' for the same code: check must not fail on
+    that, but must still see any other difference."""
+    line = 'SOURCE = \\"git+https://github.com/o/r@{}\\"  # the same code'
+    assert colab._without_fallback_ref(line.format("abc123")) == colab._without_fallback_ref(line.format("main"))
+    other = line.format("abc123").replace("o/r", "o/other")
+    assert colab._without_fallback_ref(other) != colab._without_fallback_ref(line.format("abc123"))

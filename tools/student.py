@@ -11,6 +11,7 @@ other outputs kept, since the page shows them) into a separate HTML site for a c
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -88,7 +89,8 @@ def build_html(out: Path, jupyter_book: str = "jupyter-book") -> None:
         copy(ROOT / name, source / name)
     write_notebooks(source / "chapters", clear_outputs=False)
     start = time.perf_counter()
-    subprocess.run([jupyter_book, "build", str(source), "--keep-going", "--quiet"], check=True)
+    env = dict(os.environ, DLCOURSE_REPO_ROOT=str(ROOT))  # the Colab extension finds tools/ and colab/
+    subprocess.run([jupyter_book, "build", str(source), "--keep-going", "--quiet"], check=True, env=env)
     shutil.rmtree(out, ignore_errors=True)
     shutil.move(str(source / "_build" / "html"), str(out))
     print(f"student edition of the book built in {time.perf_counter() - start:.0f} s: {out / 'index.html'}")

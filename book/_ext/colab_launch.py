@@ -8,6 +8,7 @@ finishes, the wheels of the dlcourse code every chapter was executed with are wr
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -15,7 +16,9 @@ from pathlib import Path
 from sphinx.util import logging
 
 LOGGER = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[2]
+# the repository (tools/, colab/, dlcourse/): this file's checkout, or the one a copy of the book's
+# sources is built for (the student edition builds from _build/student-src)
+ROOT = Path(os.environ.get("DLCOURSE_REPO_ROOT") or Path(__file__).resolve().parents[2])
 sys.path.insert(0, str(ROOT / "tools"))
 import colab  # noqa: E402  (tools/colab.py)
 
