@@ -48,7 +48,7 @@ system-deps:
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest tests -q
 	DLCOURSE_PROFILE=smoke TQDM_DISABLE=1 OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest --nbval-lax -q -p no:cacheprovider chapters/*.ipynb
-	$(BIN)/python tools/notebooks.py check --allow-library-drift
+	$(BIN)/python tools/notebooks.py check
 	$(BIN)/python tools/colab.py check
 	$(MAKE) book
 	$(BIN)/python tools/colab.py e2e
