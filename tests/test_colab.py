@@ -206,3 +206,10 @@ def test_check_ignores_only_the_fallback_commit():
     assert colab._without_fallback_ref(line.format("abc123")) == colab._without_fallback_ref(line.format("main"))
     other = line.format("abc123").replace("o/r", "o/other")
     assert colab._without_fallback_ref(other) != colab._without_fallback_ref(line.format("abc123"))
+
+
+def test_generation_is_deterministic():
+    """Two builds of the Colab notebooks give the same text (cell ids included), or
+    `colab.py check` could never pass."""
+    first = colab.generate()
+    assert colab.generate() == first

@@ -717,6 +717,7 @@ def convert_notebook(nb, *, bibliography: dict, book_url: str, page: str = "chap
     out = nbformat.from_dict(copy.deepcopy(dict(nb)))
     out.cells = _convert_cells(nb, bibliography=bibliography, book_url=book_url, state=state)
     if state.cited:
-        out.cells.append(nbformat.v4.new_markdown_cell(references_markdown(bibliography,
-                                                                           state.cited)))
+        references = nbformat.v4.new_markdown_cell(references_markdown(bibliography, state.cited))
+        references.id = "references"  # a fixed id: the same chapter converts to the same bytes
+        out.cells.append(references)
     return out
