@@ -42,28 +42,16 @@ def test_profile_default_with_cuda_is_quick(monkeypatch):
     assert config.profile() == "quick"
 
 
-def test_profile_default_with_cuda_empty_env_is_quick(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setenv("DLCOURSE_PROFILE", "  ")
-    assert config.profile() == "quick"
-
-
-def test_profile_full_with_cuda_when_asked(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setenv("DLCOURSE_PROFILE", "full")
-    assert config.profile() == "full"
-
-
-def test_profile_empty_env_counts_as_unset(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setenv("DLCOURSE_PROFILE", "")
-    assert config.profile() == "quick"
-
-
-def test_profile_env_wins_over_cuda(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setenv("DLCOURSE_PROFILE", "smoke")
-    assert config.profile() == "smoke"
+@pytest.mark.parametrize("cuda, env, expected", [
+    (True, "  ", "quick"),     # blank counts as unset, also on a GPU
+    (False, "", "quick"),
+    (True, "full", "full"),    # full only when asked
+    (True, "smoke", "smoke"),  # the setting wins over the device
+])
+def test_profile_from_setting_and_device(monkeypatch, cuda, env, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setenv("DLCOURSE_PROFILE", env)
+    assert config.profile() == expected
 
 
 @pytest.mark.parametrize("value", ["fast", "quick2", "smoke,quick"])
