@@ -642,11 +642,11 @@ def dequantize(x: torch.Tensor, levels: int = 256, generator=None) -> torch.Tens
 class _ConditionalCoupling(nn.Module):
     """An affine checkerboard coupling of ``v`` whose ``s, t`` also see a condition image."""
 
-    def __init__(self, mask, cond_channels, hidden, num_blocks):
+    def __init__(self, mask, cond_channels, hidden, num_blocks, net="gated"):
         super().__init__()
         self.register_buffer("mask", mask)
         channels = mask.shape[1]
-        self.net = GatedST(channels + cond_channels, hidden, num_blocks)
+        self.net = _st_net(net, channels + cond_channels, hidden, num_blocks)
         self.channels = channels
         self.scale = nn.Parameter(torch.ones(1, channels, 1, 1))
 
@@ -664,13 +664,16 @@ class VariationalDequantizer(nn.Module):
     ``q(u | x)`` on ``[0, 1)^D`` in place of the uniform one.
 
     ``u = sigmoid(g(eps; x))`` with ``eps ~ N(0, I)`` and ``g`` ``num_couplings`` checkerboard
-    affine couplings whose gated ``s, t`` networks see the image ``x`` besides the masked noise.
+    affine couplings whose ``s, t`` networks (``net``: ``"gated"`` or ``"resnet"``) see the
+    image ``x`` besides the masked noise.
     :meth:`forward` returns ``(u, log q(u | x))``; ``(k + u) / levels`` is then the dequantised
     image and ``log p - log q`` the per-image bound of :func:`image_log_prob`.
     """
 
-    def __init__(self, shape, hidden: int = 16, num_blocks: int = 1, num_couplings: int = 4):
+    def __init__(self, shape, hidden: int = 16, num_blocks: int = 1, num_couplings: int = 4,
+                 net: str = "gated"):
         super().__init__()
+        _st_net(net, 1, 1, 0)  # validates net
         if not hasattr(shape, "__len__") or len(shape) != 3:
             raise ValueError(f"shape must be (C, H, W), got {shape!r}")
         c, h, w = (_positive_int("shape", v) for v in shape)
@@ -680,7 +683,7 @@ class VariationalDequantizer(nn.Module):
         self.shape = (c, h, w)
         self.couplings = nn.ModuleList(
             _ConditionalCoupling(checkerboard_mask(h, w, invert=k % 2 == 1).expand(1, c, h, w)
-                                 .clone(), c, hidden, num_blocks)
+                                 .clone(), c, hidden, num_blocks, net)
             for k in range(num_couplings))
 
     def forward(self, x: torch.Tensor, generator=None):
@@ -755,6 +758,24 @@ def image_log_prob(flow: _Flow, x: torch.Tensor, alpha: float = 0.05,
         x = (torch.round(x * 255) + u.clamp(max=1 - 1e-6).to(x.dtype)) / 256
     y, ld_logit = logit_transform(x, alpha)
     return flow.log_prob(y) + ld_logit - log_q
+
+
+class DequantizedFlow(nn.Module):
+    """An image flow together with its dequantiser, trained as one module: ``log_prob(x,
+    alpha)`` is :func:`image_log_prob` (the bound in nats for images ``x`` in [0, 1]) with
+    ``dequantizer``'s noise, or uniform noise when it is ``None``."""
+
+    def __init__(self, flow: _Flow, dequantizer: VariationalDequantizer | None = None):
+        super().__init__()
+        if not isinstance(flow, _Flow):
+            raise ValueError(f"flow must be a flow of dlcourse.flows, got {type(flow).__name__}")
+        if dequantizer is not None and not isinstance(dequantizer, VariationalDequantizer):
+            raise ValueError("dequantizer must be a VariationalDequantizer or None, "
+                             f"got {type(dequantizer).__name__}")
+        self.flow, self.dequantizer = flow, dequantizer
+
+    def log_prob(self, x: torch.Tensor, alpha: float = 0.05, generator=None) -> torch.Tensor:
+        return image_log_prob(self.flow, x, alpha, generator, dequantizer=self.dequantizer)
 
 
 def images_from_latent(flow: _Flow, z: torch.Tensor, alpha: float = 0.05) -> torch.Tensor:

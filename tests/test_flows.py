@@ -185,6 +185,20 @@ def test_image_log_prob_with_a_dequantizer_is_log_p_minus_log_q():
     torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
 
 
+def test_dequantized_flow_is_image_log_prob():
+    flow = randomise(flows.make_realnvp((1, 4, 4), num_scales=2, hidden=4, num_blocks=1), std=0.1)
+    deq = randomise(flows.VariationalDequantizer((1, 4, 4), hidden=4), std=0.1)
+    x = torch.rand(3, 1, 4, 4, dtype=torch.float64)
+    for noise in (None, deq):
+        both = flows.DequantizedFlow(flow, noise)
+        got = both.log_prob(x, 1e-6, torch.Generator().manual_seed(8))
+        expected = flows.image_log_prob(flow, x, 1e-6, torch.Generator().manual_seed(8),
+                                        dequantizer=noise)
+        torch.testing.assert_close(got, expected)
+    assert len(list(flows.DequantizedFlow(flow, deq).parameters())) == \
+        len(list(flow.parameters())) + len(list(deq.parameters()))
+
+
 def test_three_scales_and_log_prob_is_normal_plus_log_det():
     model = randomise(flows.make_realnvp((2, 8, 8), num_scales=3, hidden=4, num_blocks=1), std=0.1)
     assert model.factored == [(4, 4, 4), (8, 2, 2), (8, 2, 2)]
