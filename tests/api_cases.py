@@ -433,7 +433,7 @@ CASES: list[Case] = [
     Case("flows.InvConv1x1", flows.InvConv1x1, lambda: dict(channels=2, seed=0),
          {"channels": POS_INT, "seed": NONNEG_INT}),
     Case("flows.VariationalDequantizer", flows.VariationalDequantizer,
-         lambda: dict(shape=(1, 4, 4), hidden=4, num_blocks=1, num_couplings=2),
+         lambda: dict(shape=(1, 4, 4), hidden=4, num_blocks=1, num_couplings=2, net="gated"),
          {"shape": ["none", ("2-D", (4, 4)), ("zero", (0, 4, 4))], "hidden": POS_INT,
           "num_blocks": NONNEG_INT, "num_couplings": POS_INT, "net": [("unknown", "mlp")]}),
     Case("flows.DequantizedFlow", flows.DequantizedFlow,
