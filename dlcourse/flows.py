@@ -642,7 +642,7 @@ def dequantize(x: torch.Tensor, levels: int = 256, generator=None) -> torch.Tens
 class _ConditionalCoupling(nn.Module):
     """An affine checkerboard coupling of ``v`` whose ``s, t`` also see a condition image."""
 
-    def __init__(self, mask, cond_channels, hidden, num_blocks, net="gated"):
+    def __init__(self, mask, cond_channels, hidden, num_blocks, net="resnet"):
         super().__init__()
         self.register_buffer("mask", mask)
         channels = mask.shape[1]
@@ -670,8 +670,8 @@ class VariationalDequantizer(nn.Module):
     image and ``log p - log q`` the per-image bound of :func:`image_log_prob`.
     """
 
-    def __init__(self, shape, hidden: int = 16, num_blocks: int = 1, num_couplings: int = 4,
-                 net: str = "gated"):
+    def __init__(self, shape, hidden: int = 16, num_blocks: int = 1, num_couplings: int = 2,
+                 net: str = "resnet"):
         super().__init__()
         _st_net(net, 1, 1, 0)  # validates net
         if not hasattr(shape, "__len__") or len(shape) != 3:

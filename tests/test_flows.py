@@ -151,9 +151,11 @@ def test_fresh_gated_coupling_is_identity_and_sigmoid_scale_only_shrinks():
     assert (s <= 0).all() and (s < 0).any()
 
 
-def test_variational_dequantizer_density_against_autograd():
+@pytest.mark.parametrize("net", ["resnet", "gated"])
+def test_variational_dequantizer_density_against_autograd(net):
     """log q(u | x) = log N(eps) - log|det du/deps|, the Jacobian from autograd."""
-    deq = randomise(flows.VariationalDequantizer((1, 4, 4), hidden=4, num_couplings=3), std=0.2)
+    deq = randomise(flows.VariationalDequantizer((1, 4, 4), hidden=4, num_couplings=3, net=net),
+                    std=0.2)
     x = torch.randint(0, 256, (2, 1, 4, 4), generator=torch.Generator().manual_seed(4)).double() / 255
     u, log_q = deq(x, generator=torch.Generator().manual_seed(5))
     assert ((u > 0) & (u < 1)).all()
