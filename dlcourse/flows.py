@@ -540,6 +540,12 @@ class RealNVP(_Flow):
     checkerboard couplings. ``z = (z_1, ..., z_L)`` flattened, of length ``C*H*W``. The hidden width
     of ``s`` and ``t`` doubles with every squeeze. ``norm`` (``"actnorm"``, ``"batchnorm"`` or
     ``None``) is the normalisation flow layer after every coupling.
+
+    Beyond the paper: ``net`` picks the ``s, t`` networks (``"resnet"``: :class:`ResidualST`,
+    ``"gated"``: :class:`GatedST`), ``scale_form`` the coupling's scale (see
+    :class:`AffineCoupling`), ``invconv=True`` puts an :class:`InvConv1x1` before every coupling
+    that sees more than one channel, and ``checker`` / ``channel`` set the number of checkerboard
+    and channel couplings per scale (the paper's 3 and 3; the last scale has ``checker + 1``).
     """
 
     def __init__(self, shape, num_scales: int = 2, hidden: int = 32, num_blocks: int = 2,
