@@ -43,7 +43,7 @@ RUNS = {
     "01_mutual_information": (1, "one classifier"),
     "02_iic": (3 + 7 * 2000 / 6000, "3 seeds x 6,000 steps + 7 ablation runs x 2,000 steps "
                                     "(5 single transforms, alpha 2 and 10)"),
-    "03_imbalanced_losses": (28, "14 table rows x 2 seeds"),
+    "03_imbalanced_losses": (42, "14 table rows x 3 seeds"),
     "04_superclass_loss": (45, "5 variants x 5 seeds + 10 more seeds for two variants"),
     "05_remixmatch": (3 + 3 + 4 / 4, "supervised, MixMatch, ReMixMatch + 3 label splits at 2^16 "
                                      "steps + 4 ablations at 2^14 (every run counted at ReMixMatch's cost)"),

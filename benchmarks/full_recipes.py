@@ -168,7 +168,7 @@ def _shift_and_flip(x):
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
-CH3_COUNTS = [250 if name in CH3_MINORITY else 5000 for name in data.CLASS_NAMES["cifar10"]]
+CH3_COUNTS = [250 if name in CH3_MINORITY else 4900 for name in data.CLASS_NAMES["cifar10"]]  # 100 per class held out
 
 
 def _ch3_loss(device=None, counts=tuple(CH3_COUNTS)):
@@ -179,18 +179,23 @@ def _ch3_loss(device=None, counts=tuple(CH3_COUNTS)):
     return loss
 
 
-def _ch3_data(device=None, n_major=5000, n_minor=250):
+def _ch3_data(device=None, n_major=4900, n_minor=250, n_val=100):
     names = data.CLASS_NAMES["cifar10"]
     minority = [names.index(c) for c in CH3_MINORITY]
     x_all, y_all = _load("cifar10", "train", device)
-    x, y = data.imbalanced_subset(x_all, y_all, minority, n_minor, seed=0, n_majority=n_major)
+    positions = torch.arange(len(y_all), device=y_all.device)  # the chapter's validation hold-out
+    val_index, _ = data.imbalanced_subset(positions, y_all, [], n_val, seed=1, n_majority=n_val)
+    pool = torch.ones(len(y_all), dtype=torch.bool, device=y_all.device)
+    pool[val_index] = False
+    x, y = data.imbalanced_subset(x_all[pool], y_all[pool], minority, n_minor, seed=0,
+                                  n_majority=n_major)
     x_test, y_test = _load("cifar10", "test", device)
     return {"x": x, "y": y, "x_test": x_test, "y_test": y_test}
 
 
 def _ch3_train(model, d, budget, *, batch_size=None, checkpoint=None, evaluate=False):
     optimizer = _ch3_optimizer(model)
-    milestones = [round(0.6 * CH3_EPOCHS), round(0.8 * CH3_EPOCHS)]
+    milestones = sorted({round(0.6 * CH3_EPOCHS), round(0.8 * CH3_EPOCHS)})
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.1)
     loss = _ch3_loss(counts=torch.bincount(d["y"], minlength=10).tolist())
     return train.fit(model, optimizer, loss, (d["x"], d["y"]), epochs=budget,
@@ -419,12 +424,12 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
            optimizer="SGD lr 0.1 momentum 0.9 wd 5e-4, MultiStepLR at 15, 20",
            make_optimizer=_ch3_optimizer, amp=AMP + " (train.fit)", make_loss=_ch3_loss,
            random_batch=_images((3, 32, 32)), load_data=_ch3_data, train=_ch3_train,
-           pins={"EPOCHS": CH3_EPOCHS, "n_major": 5000, "n_minor": 250, "AUGMENT": True,
+           pins={"EPOCHS": CH3_EPOCHS, "n_major": 4900, "n_minor": 250, "AUGMENT": True,
                  "make_model": "models.resnet18", "DATASET": "cifar10"},
            calls=("SGD = dict(lr=0.1, momentum=0.9, weight_decay=5e-4)",
                   "torch.optim.SGD(model.parameters(), **SGD)",
                   "BATCH = 128", "epochs=EPOCHS,\n batch_size=BATCH", "losses.class_balanced_loss(logits, yb, n, beta, "
-                  "loss_type, gamma=gamma)", "milestones = [round(0.6 * EPOCHS), round(0.8 * EPOCHS)]"),
+                  "loss_type, gamma=gamma)", "milestones = sorted({round(0.6 * EPOCHS), round(0.8 * EPOCHS)})"),
            note="14 table rows x 2 seeds; the recipe's loss is the CB focal row (beta 0.999, gamma 1)"),
     Recipe("04_superclass_loss", "cifar10", "train",
            "models.TenLayerCNN(10, 3, widths=(64, 128, 256))",

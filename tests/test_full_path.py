@@ -220,7 +220,7 @@ def test_recipe_budgets():
     """Independent arithmetic on the chapters' numbers: batches per epoch times epochs."""
     steps = {name: r.total_steps for name, r in RECIPES.items()}
     assert steps["01_mutual_information"] == 469 * 4  # 60,000 / 128 rounded up
-    assert steps["03_imbalanced_losses"] == 280 * 25  # 35,750 / 128 rounded up
+    assert steps["03_imbalanced_losses"] == 274 * 25  # 7 x 4,900 + 3 x 250 = 35,050 / 128 rounded up
     assert steps["04_superclass_loss"] == 98 * 100
     assert steps["05_remixmatch"] == 65536
     assert steps["06_realnvp"] == 938 * 30
@@ -232,7 +232,7 @@ def test_recipe_budgets():
 MICRO = {
     "01_mutual_information": (dict(limit=16), 8, {}),
     "02_iic": ({}, 8, dict(repeats=2)),
-    "03_imbalanced_losses": (dict(n_major=4, n_minor=1), 16, {}),
+    "03_imbalanced_losses": (dict(n_major=4, n_minor=1, n_val=2), 16, {}),
     "04_superclass_loss": (dict(limit=16), 8, {}),
     "05_remixmatch": (dict(n_labeled=250), 2, {}),
     "06_realnvp": (dict(limit=2), 2, {}),
