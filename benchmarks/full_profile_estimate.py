@@ -44,7 +44,8 @@ RUNS = {
     "02_iic": (3 + 7 * 2000 / 6000, "3 seeds x 6,000 steps + 7 ablation runs x 2,000 steps "
                                     "(5 single transforms, alpha 2 and 10)"),
     "03_imbalanced_losses": (42, "14 table rows x 3 seeds"),
-    "04_superclass_loss": (45, "5 variants x 5 seeds + 10 more seeds for two variants"),
+    "04_superclass_loss": (55, "15 seeds each of soft and plain + 5 each of hard, intervals, "
+                              "lr 1e-2, lambda 0.3 and 3"),
     "05_remixmatch": (3 + 3 + 4 / 4, "supervised, MixMatch, ReMixMatch + 3 label splits at 2^16 "
                                      "steps + 4 ablations at 2^14 (every run counted at ReMixMatch's cost)"),
     "06_realnvp": (1, "one run"),

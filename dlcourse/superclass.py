@@ -264,6 +264,34 @@ def welch_interval(a, b, confidence: float = 0.95) -> dict:
             "p": float(2 * stats.t.sf(abs(t), df))}
 
 
+def paired_interval(a, b, confidence: float = 0.95) -> dict:
+    """Mean of the paired differences ``a[i] - b[i]`` with its t confidence interval and test.
+
+    For runs that share a seed (the same initial weights and minibatches), whatever the seed does
+    to both runs cancels in the difference. The standard error is ``sd(d) / sqrt(n)`` with
+    ``n - 1`` degrees of freedom. Returns a dict with ``diff``, ``low``, ``high``, ``t``, ``df``,
+    the two-sided ``p`` value and ``sd``, the standard deviation of the differences.
+    """
+    from scipy import stats
+
+    a, b = _values(a, "a"), _values(b, "b")
+    if a.numel() != b.numel():
+        raise ValueError(f"a and b must pair up, got {a.numel()} and {b.numel()} values")
+    if a.numel() < 2:
+        raise ValueError(f"a needs at least two values, got {a.numel()}")
+    check_number(confidence, "confidence", 0.0, 1.0, low_open=True, high_open=True)
+    d = a - b
+    n, diff, sd = d.numel(), d.mean().item(), d.std().item()
+    se = sd / math.sqrt(n)
+    if se == 0:
+        return {"diff": diff, "low": diff, "high": diff, "t": math.copysign(math.inf, diff)
+                if diff else math.nan, "df": n - 1, "p": 0.0 if diff else 1.0, "sd": sd}
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
+    t = diff / se
+    return {"diff": diff, "low": diff - half, "high": diff + half, "t": t, "df": n - 1,
+            "p": float(2 * stats.t.sf(abs(t), n - 1)), "sd": sd}
+
+
 # --- the explorer: three classes A, B | C in two groups, the true class is A ------------------
 
 TOY_GROUPS = [[0, 1], [2]]

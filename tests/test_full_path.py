@@ -221,7 +221,7 @@ def test_recipe_budgets():
     steps = {name: r.total_steps for name, r in RECIPES.items()}
     assert steps["01_mutual_information"] == 469 * 4  # 60,000 / 128 rounded up
     assert steps["03_imbalanced_losses"] == 274 * 25  # 7 x 4,900 + 3 x 250 = 35,050 / 128 rounded up
-    assert steps["04_superclass_loss"] == 98 * 100
+    assert steps["04_superclass_loss"] == 88 * 100  # 45,000 / 512 rounded up
     assert steps["05_remixmatch"] == 65536
     assert steps["06_realnvp"] == 938 * 30
 
@@ -233,7 +233,7 @@ MICRO = {
     "01_mutual_information": (dict(limit=16), 8, {}),
     "02_iic": ({}, 8, dict(repeats=2)),
     "03_imbalanced_losses": (dict(n_major=4, n_minor=1, n_val=2), 16, {}),
-    "04_superclass_loss": (dict(limit=16), 8, {}),
+    "04_superclass_loss": (dict(limit=16, n_val=8), 8, {}),
     "05_remixmatch": (dict(n_labeled=250), 2, {}),
     "06_realnvp": (dict(limit=2), 2, {}),
     "07_autoencoders": (dict(limit=16), 8, {}),

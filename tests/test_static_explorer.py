@@ -1,4 +1,5 @@
-"""The kernel-free JavaScript explorers draw the same formulas as dlcourse.losses (run via Node)."""
+"""The kernel-free JavaScript explorers draw the same formulas as dlcourse.losses and
+dlcourse.superclass (run via Node)."""
 import json
 import shutil
 import subprocess
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "book" / "_static" / "imbalance_explorer.js"
+SCRIPT = ROOT / "book" / "_static" / "explorers.js"
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is needed to run the book's JavaScript "
                                                      "(apt-get install nodejs); .ci/run installs it")
@@ -77,3 +78,22 @@ def test_theme_colors_follow_the_theme_variables():
     assert out["dark"]["ref"] == "#7f7f7f"  # not given: the fallback
     assert out["none"]["text"] == "#222" and out["none"]["grid"] == "#e5e5e5"
     assert out["none"]["main"] == out["dark"]["main"] == "#1f77b4"
+
+
+def test_superclass_pushes_match_dlcourse():
+    superclass = pytest.importorskip("dlcourse.superclass")
+    points = [[0.0, 0.5, 1.0], [2.0, -1.0, 0.3], [-3.0, 4.0, 1.5]]
+    program = f"""
+    const m = require({json.dumps(str(SCRIPT))});
+    const points = {json.dumps(points)};
+    console.log(JSON.stringify({{
+      cls: points.map(z => m.classTermGradient(z, 0)),
+      grp: points.map(z => m.groupTermGradient(z, 0, [[0, 1], [2]])),
+    }}));
+    """
+    out = json.loads(subprocess.run([NODE, "-e", program], capture_output=True, text=True, check=True,
+                                    timeout=60).stdout)
+    for k, z in enumerate(points):
+        class_grad, group_grad = superclass.toy_gradients(z, weight=1.0)
+        np.testing.assert_allclose(out["cls"][k], class_grad[0].numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(out["grp"][k], group_grad[0].numpy(), rtol=1e-9, atol=1e-12)

@@ -202,6 +202,27 @@ def test_welch_interval_agrees_with_scipy():
     assert (result["low"] > 0) == (result["p"] < 0.05)
 
 
+def test_paired_interval_agrees_with_scipy_and_by_hand():
+    from scipy import stats
+
+    a = [0.91, 0.905, 0.912, 0.899, 0.915]
+    b = [0.897, 0.902, 0.889, 0.9, 0.893]
+    result = sc.paired_interval(a, b)
+    reference = stats.ttest_rel(a, b)
+    assert result["t"] == pytest.approx(reference.statistic, rel=1e-9)
+    assert result["p"] == pytest.approx(reference.pvalue, rel=1e-9)
+    d = [x - y for x, y in zip(a, b)]
+    mean = sum(d) / 5
+    sd = math.sqrt(sum((v - mean) ** 2 for v in d) / 4)
+    half = 2.7764451051977987 * sd / math.sqrt(5)  # t quantile 0.975 at 4 degrees of freedom
+    assert result["diff"] == pytest.approx(mean, rel=1e-12)
+    assert result["low"] == pytest.approx(mean - half, rel=1e-9)
+    assert result["high"] == pytest.approx(mean + half, rel=1e-9)
+    assert result["sd"] == pytest.approx(sd, rel=1e-12)
+    with pytest.raises(ValueError, match="pair up"):
+        sc.paired_interval(a, b[:4])
+
+
 def test_ten_layer_cnn_shapes_and_layer_count():
     model = TenLayerCNN(num_classes=10, in_channels=3)
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]

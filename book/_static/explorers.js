@@ -1,11 +1,14 @@
-/* Kernel-free explorers for the imbalance chapter: the focal loss (gamma slider) and the
- * class-balanced weights from the effective number of samples (beta slider).
+/* Kernel-free explorers: the focal loss (gamma slider) and the class-balanced weights from the
+ * effective number of samples (beta slider) of the imbalance chapter; the pushes of the class
+ * term and the weighted group term on three logits (lambda slider) of the superclass chapter.
  *
  * The static book cannot run Python, so these draw the closed-form curves in the browser.
- * The formulas are checked against dlcourse.losses by tests/test_static_explorer.py (via Node).
+ * The formulas are checked against dlcourse.losses and dlcourse.superclass by
+ * tests/test_static_explorer.py (via Node).
  *
  * Usage in a page:  <div class="dlc-focal-explorer"></div>
  *                   <div class="dlc-cb-explorer" data-counts="5000,5000,250,..."></div>
+ *                   <div class="dlc-superclass-explorer" data-logits="0,0.5,1"></div>
  */
 (function (root) {
   "use strict";
@@ -38,6 +41,28 @@
     return inv.map(function (w) { return w * counts.length / total; });
   }
 
+  /** Softmax of a vector of logits (shifted by the largest, so no exponential overflows). */
+  function softmax(z) {
+    var top = Math.max.apply(null, z);
+    var e = z.map(function (v) { return Math.exp(v - top); });
+    var total = e.reduce(function (a, b) { return a + b; }, 0);
+    return e.map(function (v) { return v / total; });
+  }
+
+  /** Gradient of the class term -log p_y with respect to the logits: p - e_y. */
+  function classTermGradient(z, y) {
+    return softmax(z).map(function (p, j) { return p - (j === y ? 1 : 0); });
+  }
+
+  /** Gradient of the soft group term -log p_G, G the group of the true class y:
+   *  p_j - [j in G] p_j / p_G. ``groups`` is a list of lists of class indices. */
+  function groupTermGradient(z, y, groups) {
+    var p = softmax(z);
+    var group = groups.filter(function (g) { return g.indexOf(y) >= 0; })[0];
+    var pG = group.reduce(function (a, j) { return a + p[j]; }, 0);
+    return p.map(function (pj, j) { return pj - (group.indexOf(j) >= 0 ? pj / pG : 0); });
+  }
+
   /** The drawing colours, taken from the theme (pydata-sphinx-theme's CSS variables) so the
    *  canvas stays readable in light and dark mode. ``lookup(name)`` returns a variable's value
    *  ("" when unset); any colour the theme does not give falls back to a light-mode default. */
@@ -58,6 +83,9 @@
     focalGradLogit: focalGradLogit,
     effectiveNumber: effectiveNumber,
     classBalancedWeights: classBalancedWeights,
+    softmax: softmax,
+    classTermGradient: classTermGradient,
+    groupTermGradient: groupTermGradient,
     themeColors: themeColors,
   };
   if (typeof module !== "undefined" && module.exports) {
@@ -238,9 +266,75 @@
     draw();
   }
 
+  /** Grouped signed bars: series = [{values, color, label}], one group of bars per label. */
+  function signedBars(canvas, series, labels, opts) {
+    var ctx = canvas.getContext("2d");
+    var W = canvas.width, H = canvas.height, L = 40, R = 10, T = 24, B = 38;
+    ctx.clearRect(0, 0, W, H);
+    ctx.font = "12px sans-serif";
+    var top = opts.ymax;
+    function py(y) { return T + (top - Math.max(-top, Math.min(top, y))) / (2 * top) * (H - T - B); }
+    ctx.fillStyle = COLORS.text;
+    ctx.fillText(opts.title, L, 16);
+    ctx.strokeStyle = COLORS.text;
+    ctx.strokeRect(L, T, W - L - R, H - T - B);
+    [-top, 0, top].forEach(function (t) { ctx.fillText(t.toFixed(1), 4, py(t) + 4); });
+    ctx.beginPath(); ctx.moveTo(L, py(0)); ctx.lineTo(W - R, py(0)); ctx.stroke();
+    var slot = (W - L - R) / labels.length, w = slot * 0.8 / series.length;
+    labels.forEach(function (name, i) {
+      series.forEach(function (s, k) {
+        var x = L + i * slot + slot * 0.1 + k * w, v = s.values[i];
+        ctx.fillStyle = s.color;
+        ctx.fillRect(x, Math.min(py(v), py(0)), w * 0.9, Math.abs(py(v) - py(0)));
+      });
+      ctx.fillStyle = COLORS.text;
+      ctx.fillText(name, L + i * slot + slot * 0.4, H - B + 15);
+    });
+    series.forEach(function (s, k) {
+      ctx.fillStyle = s.color;
+      ctx.fillText(s.label, L + 6 + 110 * k, H - 6);
+    });
+  }
+
+  function superclassExplorer(box) {
+    var z = (box.getAttribute("data-logits") || "0,0.5,1").split(",").map(Number);
+    var groups = [[0, 1], [2]], names = ["A (true)", "B", "C"];  // A and B share a group
+    var f = frame(box, "weight of the group term, lambda ", { min: "0", max: "5", step: "0.25",
+                                                               value: "1", "aria-label": "lambda" });
+    var slider = f.input, readout = f.readout, barCanvas = f.left, lineCanvas = f.right;
+    var lams = range(101, function (i) { return i * 0.05; });
+    var classPush = classTermGradient(z, 0).map(function (g) { return -g; });
+    var groupPush = groupTermGradient(z, 0, groups).map(function (g) { return -g; });
+    function draw() {
+      refreshColors();
+      var lam = parseFloat(slider.value);
+      var total = classPush.map(function (c, j) { return c + lam * groupPush[j]; });
+      var top = Math.max(1, Math.max.apply(null, total.map(Math.abs))) * 1.1;
+      signedBars(barCanvas, [
+        { values: classPush, color: COLORS.main, label: "class term" },
+        { values: groupPush.map(function (g) { return lam * g; }), color: "#ff7f0e",
+          label: "lambda x group term" },
+        { values: total, color: COLORS.text, label: "total" },
+      ], names, { ymax: top, title: "push on each logit, -dL/dz (descent direction)" });
+      linePlot(lineCanvas, [0, 1, 2].map(function (j) {
+        return { xs: lams, ys: lams.map(function (l) { return classPush[j] + l * groupPush[j]; }),
+                 color: [COLORS.main, "#ff7f0e", COLORS.accent][j], label: "total push on " + names[j] };
+      }).concat([{ xs: [lam, lam], ys: [-2, 2], color: COLORS.ref, dash: true, label: "" }]),
+      { xmin: 0, xmax: 5, ymin: -1, ymax: 1, xticks: [0, 1, 2, 3, 4, 5], yticks: [-1, -0.5, 0, 0.5, 1],
+        xlabel: "lambda", title: "total push against lambda (dashed: the slider)" });
+      readout.textContent = "lambda = " + lam.toFixed(2) + ": the total push on B is " +
+        (total[1] > 0 ? "up (the group term wins)" : "down (the class term wins)") + ", " +
+        total[1].toFixed(3);
+    }
+    slider.addEventListener("input", draw);
+    redraws.push(draw);
+    draw();
+  }
+
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll(".dlc-focal-explorer"), focalExplorer);
     Array.prototype.forEach.call(document.querySelectorAll(".dlc-cb-explorer"), cbExplorer);
+    Array.prototype.forEach.call(document.querySelectorAll(".dlc-superclass-explorer"), superclassExplorer);
     // pydata-sphinx-theme switches light/dark by setting data-theme / data-mode on <html>
     if (redraws.length && typeof MutationObserver !== "undefined") {
       new MutationObserver(function () { redraws.forEach(function (draw) { draw(); }); })
