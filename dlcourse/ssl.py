@@ -74,18 +74,23 @@ def mixup(x1: torch.Tensor, y1: torch.Tensor, x2: torch.Tensor,
 class DistributionAlignment(nn.Module):
     """ReMixMatch's distribution alignment: q -> Normalize(q p(y) / p~(y)).
 
-    ``p~(y)`` is a running average (``momentum``) of the model's mean
-    prediction on unlabelled batches; ``p(y)``, the ``target``, is the
-    labelled class distribution (uniform by default; pass class counts or a
-    distribution). A class the model predicts more often than the target
-    gets its probabilities scaled down, a rarer one up.
+    ``p~(y)`` is the model's mean prediction on unlabelled images over recent batches: by
+    default, as in the paper and its code, the mean of the batch means of the last ``window``
+    batches (128), a buffer that starts filled with the uniform distribution; with ``momentum``
+    set instead, an exponential moving average ``p~ <- momentum p~ + (1 - momentum) mean``. The
+    window forgets a batch after ``window`` steps; an exponential average with momentum 0.999
+    remembers about a thousand. ``p(y)``, the ``target``, is the labelled class distribution
+    (uniform by default; pass class counts or a distribution). A class the model predicts more
+    often than the target gets its probabilities scaled down, a rarer one up.
     """
 
-    def __init__(self, num_classes: int, target=None,
-                 momentum: float = 0.999):
+    def __init__(self, num_classes: int, target=None, momentum: float | None = None,
+                 window: int = 128):
         super().__init__()
         check_int(num_classes, "num_classes", low=2)
-        momentum = check_number(momentum, "momentum", 0.0, 1.0, high_open=True)
+        if momentum is not None:
+            momentum = check_number(momentum, "momentum", 0.0, 1.0, high_open=True)
+        check_positive_int(window, "window")
         if target is None:
             target = torch.full((num_classes,), 1.0 / num_classes)
         target = torch.as_tensor(target, dtype=torch.float32).flatten()
@@ -94,10 +99,13 @@ class DistributionAlignment(nn.Module):
             raise ValueError(
                 f"target must be {num_classes} non-negative numbers with "
                 f"a positive sum, got {target.tolist()}")
-        self.momentum = momentum
+        self.momentum, self.window = momentum, window
         self.register_buffer("target", target / target.sum())
         uniform = torch.full((num_classes,), 1.0 / num_classes)
         self.register_buffer("running", uniform)
+        rows = 0 if momentum is not None else window  # the window's batch means, a ring
+        self.register_buffer("batches", uniform.repeat(rows, 1))
+        self.register_buffer("position", torch.zeros((), dtype=torch.long))
 
     def _check(self, probs: torch.Tensor) -> None:
         _check_probs(probs, "probs")
@@ -109,10 +117,16 @@ class DistributionAlignment(nn.Module):
 
     @torch.no_grad()
     def update(self, probs: torch.Tensor) -> None:
-        """Fold the batch mean of ``probs`` into the running ``p~(y)``."""
+        """Fold the batch mean of ``probs`` into ``p~(y)``: it replaces the oldest of the
+        window's batch means (or enters the exponential average)."""
         self._check(probs)
-        mean = probs.float().mean(0).to(self.running.device)
-        self.running.mul_(self.momentum).add_((1 - self.momentum) * mean)
+        mean = probs.float().reshape(-1, probs.shape[-1]).mean(0).to(self.running.device)
+        if self.momentum is not None:
+            self.running.mul_(self.momentum).add_((1 - self.momentum) * mean)
+            return
+        self.batches[int(self.position) % self.window] = mean
+        self.position += 1
+        self.running.copy_(self.batches.mean(0))
 
     def align(self, probs: torch.Tensor) -> torch.Tensor:
         """``Normalize(probs * target / running)``; the average stays."""
@@ -330,25 +344,36 @@ class ReMixMatch:
 
     For an unlabelled image: one weak view gives the prediction q, distribution alignment and
     sharpening turn it into the target; ``K`` strong (CTAugment) views all receive that target
-    (augmentation anchoring). Labelled images are strongly augmented too. Then
+    (augmentation anchoring). Labelled images are strongly augmented too. As in the authors'
+    code, the weak view joins the ``K`` strong views in MixUp with the same target
+    (``mix_weak``). Then
 
     ``L = H(mixed labelled) + lambda_u * H(mixed unlabelled)
           + lambda_u1 * H(first strong view, before MixUp) + lambda_r * H(rotation)``
 
-    with ``lambda_u`` and ``lambda_u1`` warmed up linearly over ``warmup`` steps. The switches
-    turn a component off for the ablation: ``align`` (distribution alignment), ``strong``
-    (anchor ``K`` strong views; ``False`` uses weak views instead), ``lambda_r = 0`` (no
-    rotation loss); ``CTAugment(learn=False)`` as ``cta`` gives random strong augmentation.
-    The model must be a :class:`RotationNet` when ``lambda_r > 0``.
+    with ``lambda_u`` and ``lambda_u1`` warmed up linearly over ``warmup`` steps. Distribution
+    alignment keeps the mean of the last ``window`` batches (``momentum`` set: an exponential
+    average instead). The switches turn a component off for the ablation: ``align``
+    (distribution alignment), ``strong`` (anchor ``K`` strong views; ``False`` uses weak views
+    instead), ``anchor="strong"`` (the target comes from a strong view: no weak anchor),
+    ``unlabelled_loss="squared error"`` (MixMatch's per-class squared error for the mixed
+    unlabelled term, with ``lambda_u`` set to suit it, 75 in the authors' ablation),
+    ``lambda_r = 0`` (no rotation loss), ``mix_weak=False`` (the paper's Algorithm 1, where only
+    the strong views are mixed); ``CTAugment(learn=False)`` as ``cta`` gives random strong
+    augmentation. The model must be a :class:`RotationNet` when ``lambda_r > 0``.
     """
 
     name = "ReMixMatch"
+    UNLABELLED_LOSSES = ("cross-entropy", "squared error")
+    ANCHORS = ("weak", "strong")
 
     def __init__(self, num_classes: int, cta: CTAugment | None = None, K: int = 8,
                  T: float = 0.5, alpha: float = 0.75, lambda_u: float = 1.5,
                  lambda_u1: float = 0.5, lambda_r: float = 0.5, warmup: int = 16000,
-                 target=None, momentum: float = 0.999, align: bool = True,
-                 strong: bool = True, weak=weak_augment):
+                 target=None, momentum: float | None = None, window: int = 128,
+                 align: bool = True, strong: bool = True, anchor: str = "weak",
+                 unlabelled_loss: str = "cross-entropy", mix_weak: bool = True,
+                 weak=weak_augment):
         _check_method(num_classes, weak)
         check_positive_int(K, "K")
         check_number(T, "T", low=0.0, low_open=True)
@@ -356,13 +381,20 @@ class ReMixMatch:
         _check_weights(lambda_u=lambda_u, lambda_u1=lambda_u1, lambda_r=lambda_r)
         check_int(warmup, "warmup", low=0)
         align, strong = check_bool(align, "align"), check_bool(strong, "strong")
+        mix_weak = check_bool(mix_weak, "mix_weak")
+        if anchor not in self.ANCHORS:
+            raise ValueError(f"anchor must be one of {self.ANCHORS}, got {anchor!r}")
+        if unlabelled_loss not in self.UNLABELLED_LOSSES:
+            raise ValueError(f"unlabelled_loss must be one of {self.UNLABELLED_LOSSES}, "
+                             f"got {unlabelled_loss!r}")
         if cta is not None and not isinstance(cta, CTAugment):
             raise ValueError(f"cta must be a CTAugment or None, got {type(cta).__name__}")
         self.num_classes, self.K, self.T, self.alpha = num_classes, K, T, alpha
         self.lambda_u, self.lambda_u1, self.lambda_r = lambda_u, lambda_u1, lambda_r
         self.warmup, self.align, self.strong, self.weak = warmup, align, strong, weak
+        self.anchor, self.unlabelled_loss, self.mix_weak = anchor, unlabelled_loss, mix_weak
         self.cta = cta if cta is not None else CTAugment()
-        self.da = DistributionAlignment(num_classes, target, momentum)
+        self.da = DistributionAlignment(num_classes, target, momentum, window)
 
     def strong_view(self, x, generator=None):
         """A weak view, then a CTAugment view of it (or only the weak view when not ``strong``)."""
@@ -379,6 +411,17 @@ class ReMixMatch:
         model.train(was_training)
         return self.cta.update(ops, bins, probs, y_l)
 
+    @torch.no_grad()
+    def guess(self, model, x_u, generator=None):
+        """The anchor and its target: ``(view, raw, q)`` with ``raw`` the model's prediction on
+        one weak view (a strong view when ``anchor="strong"``) and ``q`` its aligned (when
+        ``align``; the alignment's average is updated with ``raw``), sharpened version."""
+        view = (self.weak(x_u, generator=generator) if self.anchor == "weak"
+                else self.cta(self.weak(x_u, generator=generator), generator))
+        raw = torch.softmax(model(view).float(), 1)
+        q = self.da(raw) if self.align else raw
+        return view, raw, sharpen(q, self.T)
+
     def loss(self, model, x_l, y_l, x_u, step, generator=None):
         _check_batch(self.num_classes, x_l, y_l, x_u, step)
         self.da.to(x_u.device)
@@ -388,13 +431,11 @@ class ReMixMatch:
         x_hat = self.strong_view(x_l, generator)
         u_hat = torch.cat([self.strong_view(x_u, generator)
                            for _ in range(K)])
-        with torch.no_grad():  # the anchor: one weak view, aligned, sharp
-            weak_view = self.weak(x_u, generator=generator)
-            q = torch.softmax(model(weak_view).float(), 1)
-            q = self.da(q) if self.align else q
-            q = sharpen(q, self.T)
-        x_all = torch.cat([x_hat, u_hat])
-        y_all = torch.cat([_onehot(y_l, self.num_classes), q.repeat(K, 1)])
+        anchor, raw, q = self.guess(model, x_u, generator)  # aligned, sharp
+        u_views = torch.cat([anchor, u_hat]) if self.mix_weak else u_hat
+        x_all = torch.cat([x_hat, u_views])
+        y_all = torch.cat([_onehot(y_l, self.num_classes),
+                           q.repeat(len(u_views) // n_u, 1)])
         order = torch.randperm(len(x_all), device=x_all.device)
         mixed_x, mixed_y, _ = mixup(x_all, y_all, x_all[order],
                                     y_all[order], self.alpha)
@@ -410,7 +451,10 @@ class ReMixMatch:
             loss_r = torch.zeros((), device=x_u.device)
         logits, m = logits.float(), len(mixed_x)
         loss_x = soft_cross_entropy(logits[:b], mixed_y[:b])  # term 1
-        loss_u = soft_cross_entropy(logits[b:m], mixed_y[b:])  # term 2
+        if self.unlabelled_loss == "cross-entropy":  # term 2
+            loss_u = soft_cross_entropy(logits[b:m], mixed_y[b:])
+        else:  # MixMatch's squared error, averaged over classes too
+            loss_u = ((torch.softmax(logits[b:m], 1) - mixed_y[b:]) ** 2).mean()
         loss_u1 = soft_cross_entropy(logits[m:m + n_u], q)  # term 3
         ramp = rampup(step, self.warmup)
         unlabelled = self.lambda_u * loss_u + self.lambda_u1 * loss_u1
@@ -418,7 +462,11 @@ class ReMixMatch:
         return total, {"labelled": loss_x.detach(),
                        "unlabelled": loss_u.detach(),
                        "pre-mixup": loss_u1.detach(),
-                       "rotation": loss_r.detach()}
+                       "rotation": loss_r.detach(),
+                       # how lopsided the batch's guesses are: the largest class share of the
+                       # mean prediction (raw) and of the mean target (aligned, sharpened)
+                       "raw_top": raw.mean(0).max().detach(),
+                       "target_top": q.mean(0).max().detach()}
 
     def state_dict(self):
         return {"da": self.da.state_dict(), "cta": self.cta.state_dict()}

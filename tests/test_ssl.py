@@ -110,6 +110,41 @@ def test_distribution_alignment_running_average_and_target_from_counts():
     assert torch.allclose(da.align(q), q, atol=1e-6)
 
 
+def test_distribution_alignment_window_is_the_mean_of_the_last_batches():
+    """The default p~(y): the mean of the last ``window`` batch means, the window starting full
+    of uniform rows (as the authors' code does), against a plain Python list."""
+    torch.manual_seed(0)
+    C, window = 4, 5
+    da = ssl.DistributionAlignment(C, window=window)
+    assert da.momentum is None and da.window == window
+    means = [[1.0 / C] * C] * window  # what the window holds before any batch
+    for n in range(1, 13):
+        probs = torch.softmax(3 * torch.randn(7, C, dtype=torch.float64), 1).float()
+        da.update(probs)
+        means.append(probs.double().mean(0).tolist())
+        last = means[-window:]
+        expected = [sum(row[k] for row in last) / window for k in range(C)]
+        assert torch.allclose(da.running.double(), torch.tensor(expected, dtype=torch.float64),
+                              atol=1e-6), n
+    # after ``window`` batches the uniform start is forgotten entirely
+    assert not any(row == [1.0 / C] * C for row in means[-window:])
+
+
+def test_distribution_alignment_window_state_resumes():
+    torch.manual_seed(1)
+    a, b = ssl.DistributionAlignment(3, window=4), ssl.DistributionAlignment(3, window=4)
+    batches = [torch.softmax(torch.randn(6, 3), 1) for _ in range(9)]
+    for p in batches[:6]:
+        a.update(p)
+    b.load_state_dict(a.state_dict())
+    for p in batches[6:]:
+        a.update(p)
+        b.update(p)
+    assert torch.equal(a.running, b.running)
+    assert torch.allclose(a.running, torch.stack([p.mean(0) for p in batches[-4:]]).mean(0),
+                          atol=1e-6)
+
+
 def test_distribution_alignment_rejects_bad_arguments():
     with pytest.raises(ValueError, match="momentum"):
         ssl.DistributionAlignment(10, momentum=1.0)
@@ -191,7 +226,8 @@ def test_remixmatch_loss_terms_and_warmup():
     method = ssl.ReMixMatch(4, K=2, warmup=100)
     before = method.cta.weights.clone()
     total, parts = method.loss(model, x_l, y_l, x_u, step=0)
-    assert set(parts) == {"labelled", "unlabelled", "pre-mixup", "rotation"}
+    assert set(parts) == {"labelled", "unlabelled", "pre-mixup", "rotation", "raw_top",
+                          "target_top"}
     # at step 0 the warm-up zeroes both unlabelled class terms
     assert torch.allclose(total, parts["labelled"] + 0.5 * parts["rotation"], atol=1e-5)
     total.backward()
@@ -214,6 +250,58 @@ def test_remixmatch_ablation_switches():
         ssl.ReMixMatch(4, lambda_r=-1)
     with pytest.raises(ValueError, match="K must be"):
         ssl.ReMixMatch(4, K=0)
+
+
+class _CountingNet(ssl.RotationNet):
+    """A RotationNet that records the size of every batch it sees."""
+
+    def __init__(self):
+        super().__init__(models.SmallConvNet(num_classes=4))
+        self.sizes = []
+
+    def forward(self, x, rotation=False):
+        self.sizes.append(len(x))
+        return super().forward(x, rotation)
+
+
+@pytest.mark.parametrize("mix_weak", [True, False])
+def test_remixmatch_mixes_the_weak_view_with_the_strong_ones(mix_weak):
+    """The authors' code mixes the weak view and the K strong views: the training batch holds
+    B labelled + (K + 1) B unlabelled mixed rows, the first strong views and their rotations."""
+    x_l, y_l, x_u = _tiny_data()
+    K, b, n = 3, len(x_l), len(x_u)
+    model = _CountingNet()
+    method = ssl.ReMixMatch(4, K=K, warmup=0, mix_weak=mix_weak)
+    method.loss(model, x_l, y_l, x_u, step=5)
+    views = K + 1 if mix_weak else K
+    # probe (labelled), guess (one view per unlabelled image), then the training batch
+    assert model.sizes == [b, n, b + views * n + n + n]
+
+
+def test_remixmatch_squared_error_and_strong_anchor():
+    x_l, y_l, x_u = _tiny_data()
+    model = ssl.RotationNet(models.SmallConvNet(num_classes=4))
+    torch.manual_seed(0)
+    method = ssl.ReMixMatch(4, K=2, warmup=0, lambda_u=75.0, lambda_u1=0.0, lambda_r=0.0,
+                            unlabelled_loss="squared error")
+    total, parts = method.loss(model, x_l, y_l, x_u, step=5)
+    # a mean of squared differences of two distributions over 4 classes lies in [0, 1/2]
+    assert 0 <= parts["unlabelled"].item() <= 0.5
+    assert torch.allclose(total, parts["labelled"] + 75.0 * parts["unlabelled"], atol=1e-4)
+    # the strong anchor guesses from a CTAugment view: the same seed, another target
+    g = lambda: torch.Generator().manual_seed(3)
+    weak_anchor = ssl.ReMixMatch(4, K=2, align=False, cta=CTAugment(learn=False))
+    strong_anchor = ssl.ReMixMatch(4, K=2, align=False, anchor="strong",
+                                   cta=CTAugment(learn=False))
+    model.eval()
+    view_w, _, _ = weak_anchor.guess(model, x_u, g())
+    view_s, _, _ = strong_anchor.guess(model, x_u, g())
+    assert torch.equal(view_w, weak_anchor.weak(x_u, generator=g()))
+    assert not torch.equal(view_s, view_w)
+    with pytest.raises(ValueError, match="unlabelled_loss"):
+        ssl.ReMixMatch(4, unlabelled_loss="l2")
+    with pytest.raises(ValueError, match="anchor"):
+        ssl.ReMixMatch(4, anchor="medium")
 
 
 def test_mixmatch_loss_runs_and_rejects_bad_arguments():
