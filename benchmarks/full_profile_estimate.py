@@ -46,8 +46,9 @@ RUNS = {
     "03_imbalanced_losses": (42, "14 table rows x 3 seeds"),
     "04_superclass_loss": (55, "15 seeds each of soft and plain + 5 each of hard, intervals, "
                               "lr 1e-2, lambda 0.3 and 3"),
-    "05_remixmatch": (3 + 3 + 4 / 4, "supervised, MixMatch, ReMixMatch + 3 label splits at 2^16 "
-                                     "steps + 4 ablations at 2^14 (every run counted at ReMixMatch's cost)"),
+    "05_remixmatch": (3 + 9 + 8 / 4, "supervised, MixMatch, ReMixMatch at 250 labels + the three "
+                                     "on 3 splits of 40 labels at 2^16 steps + 8 ablation runs at "
+                                     "2^14 (every run counted at ReMixMatch's cost)"),
     "06_realnvp": (1, "one run"),
     "07_autoencoders": (6, "5 code sizes + 1 denoiser, each counted at the largest code (32)"),
 }
