@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CHAPTER ?=
 PROFILE ?= quick
 
-.PHONY: install system-deps book test unit execute student student-html clean colab
+.PHONY: install system-deps book test unit execute sync student student-html clean colab
 
 install: $(STAMP)
 
@@ -61,6 +61,12 @@ unit: $(STAMP)
 execute: $(STAMP)
 	@test -n "$(CHAPTER)" || { echo "usage: make execute CHAPTER=01_mutual_information PROFILE=quick"; exit 2; }
 	$(BIN)/python tools/notebooks.py execute chapters/$(CHAPTER).md --profile $(PROFILE)
+
+## make sync CHAPTER=03_imbalanced_losses: carry a prose-only edit into the executed notebook
+## (refused when a code cell changed: outputs depend on code, so that needs make execute).
+sync: $(STAMP)
+	@test -n "$(CHAPTER)" || { echo "usage: make sync CHAPTER=03_imbalanced_losses"; exit 2; }
+	$(BIN)/python tools/notebooks.py sync chapters/$(CHAPTER).md
 
 ## make colab: regenerate colab/NN_slug.ipynb (the notebooks the launch button opens) from the chapters.
 colab: $(STAMP)

@@ -307,8 +307,11 @@ CH6 = dict(epochs=30, hidden=64, blocks=4, batch=64, lr=1e-3, alpha=1e-6)
 
 
 def _ch6_model():
-    return flows.make_realnvp((1, 28, 28), num_scales=2, hidden=CH6["hidden"],
-                              num_blocks=CH6["blocks"])
+    """The chapter's flow (1 x 1 convolutions) with its variational dequantiser."""
+    flow = flows.make_realnvp((1, 28, 28), num_scales=2, hidden=CH6["hidden"],
+                              num_blocks=CH6["blocks"], net="resnet", invconv=True,
+                              norm="actnorm")
+    return flows.DequantizedFlow(flow, flows.VariationalDequantizer((1, 28, 28)))
 
 
 def _ch6_optimizer(model):
@@ -317,7 +320,7 @@ def _ch6_optimizer(model):
 
 def _ch6_loss(device=None):
     def loss(model, xb, _y=None):  # mean bits/dim, fresh dequantisation noise
-        return flows.bits_per_dim(flows.image_log_prob(model, xb, CH6["alpha"]), 784).mean()
+        return flows.bits_per_dim(model.log_prob(xb, CH6["alpha"]), 784).mean()
     return loss
 
 
@@ -340,7 +343,7 @@ def _ch6_train(model, d, budget, *, batch_size=None, checkpoint=None, evaluate=F
     def test_bits(epoch, record):
         model.eval()
         noise = torch.Generator(device=d["x_test"].device).manual_seed(0)
-        values = [flows.image_log_prob(model, xb, CH6["alpha"], noise) for xb in d["x_test"].split(500)]
+        values = [model.log_prob(xb, CH6["alpha"], noise) for xb in d["x_test"].split(500)]
         return {"test_bpd": flows.bits_per_dim(torch.cat(values), 784).mean().item()}
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
@@ -455,15 +458,22 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
                   "weak=weak, **switches)", "SHIFT = 0.125 if DATASET == \"cifar10\""),
            note="64 labelled + 64 unlabelled per step, K = 8 strong views: ~650 images forward"),
     Recipe("06_realnvp", "mnist", "train",
-           "flows.make_realnvp((1, 28, 28), num_scales=2, hidden=64, num_blocks=4)",
+           "flows.DequantizedFlow(flows.make_realnvp((1, 28, 28), num_scales=2, hidden=64, "
+           "num_blocks=4, invconv=True), flows.VariationalDequantizer((1, 28, 28)))",
            _ch6_model, (1, 28, 28), batch_size=CH6["batch"], budget=CH6["epochs"], unit="epochs",
            train_size=60_000, optimizer="Adam lr 1e-3, 1 warm-up epoch then cosine",
            make_optimizer=_ch6_optimizer, amp=AMP + " (train.fit)", make_loss=_ch6_loss,
            random_batch=_images((1, 28, 28)), load_data=_ch6_data, train=_ch6_train,
            pins={"EPOCHS": 30, "HIDDEN": 64, "BLOCKS": 4, "BATCH": 64, "LR": 1e-3, "keep": None,
                  "DATASET": "mnist"},
-           calls=("flows.make_realnvp(tuple(x_train.shape[1:]), num_scales=2, hidden=HIDDEN, "
-                  "num_blocks=BLOCKS)", "ALPHA = 1e-6", "torch.optim.Adam(model.parameters(), lr=LR)"),
+           calls=("RECIPE = dict(hidden=HIDDEN, blocks=BLOCKS, net=\"resnet\", invconv=True, "
+                  "vardeq=True, norm=\"actnorm\", alpha=1e-6)",
+                  "flows.make_realnvp(tuple(x_train.shape[1:]), num_scales=2, "
+                  "hidden=recipe[\"hidden\"], num_blocks=recipe[\"blocks\"], net=recipe[\"net\"], "
+                  "invconv=recipe[\"invconv\"], norm=recipe[\"norm\"])",
+                  "flows.VariationalDequantizer(tuple(x_train.shape[1:]))",
+                  "flows.DequantizedFlow(flow, dequantizer)",
+                  "torch.optim.Adam(model.parameters(), lr=LR)"),
            note="one run; test bits/dim every epoch"),
     Recipe("07_autoencoders", "mnist", "train", "ae.ConvAutoencoder(32)",
            _ch7_model, (1, 28, 28), batch_size=CH7["batch"], budget=CH7["epochs"], unit="epochs",

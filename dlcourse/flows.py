@@ -141,19 +141,84 @@ class MLPST(nn.Module):
         return self.net(x)
 
 
+class _ConcatELU(nn.Module):
+    """``elu(x)`` and ``elu(-x)`` side by side: twice the channels, no information dropped."""
+
+    def forward(self, x):
+        return F.elu(torch.cat([x, -x], dim=1))
+
+
+class _ChannelLayerNorm(nn.Module):
+    """Layer normalisation over the channels of every pixel of an ``N x C x H x W`` tensor."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, x):
+        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class _GatedBlock(nn.Module):
+    """``h + norm(a * sigmoid(g))``, ``(a, g)`` from two convolutions of concat-ELUs."""
+
+    def __init__(self, hidden):
+        super().__init__()
+        self.net = nn.Sequential(_ConcatELU(), nn.Conv2d(2 * hidden, hidden, 3, padding=1),
+                                 _ConcatELU(), nn.Conv2d(2 * hidden, 2 * hidden, 1))
+        self.norm = _ChannelLayerNorm(hidden)
+
+    def forward(self, h):
+        a, g = self.net(h).chunk(2, dim=1)
+        return self.norm(h + a * torch.sigmoid(g))
+
+
+class GatedST(nn.Module):
+    """A gated convolutional network computing ``(s, t)`` for an image coupling layer (the
+    s/t network of PixelCNN++ and Flow++): 3 x 3 conv, ``num_blocks`` gated residual blocks
+    (concat-ELU, 3 x 3 conv, concat-ELU, 1 x 1 conv to a value and a gate, ``value *
+    sigmoid(gate)`` added to the input, layer norm over channels), concat-ELU, 3 x 3 conv to ``2C``
+    channels. The last conv starts at zero, so a fresh coupling layer is the identity."""
+
+    def __init__(self, channels: int, hidden: int, num_blocks: int):
+        super().__init__()
+        _positive_int("channels", channels)
+        _positive_int("hidden", hidden)
+        check_int(num_blocks, "num_blocks", low=0)
+        self.inp = nn.Conv2d(channels, hidden, 3, padding=1)
+        self.blocks = nn.ModuleList(_GatedBlock(hidden) for _ in range(num_blocks))
+        self.out = nn.Conv2d(2 * hidden, 2 * channels, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x):
+        h = self.inp(x)
+        for block in self.blocks:
+            h = block(h)
+        return self.out(F.elu(torch.cat([h, -h], dim=1)))
+
+
 class AffineCoupling(nn.Module):
     """The affine coupling layer, eq. 9 of the paper:
     ``y = b*x + (1-b)*(x*exp(s(b*x)) + t(b*x))``.
 
     ``mask`` is the binary ``b`` (one sample's shape, with a leading 1);
     ``net`` maps ``b*x`` to twice as many channels, read as the raw
-    scale and the translation. The scale is ``s = scale * tanh(raw)``
-    with a learnt per-channel ``scale``: the paper's bounded form, which
-    keeps ``exp(s)`` from exploding early in training.
+    scale and the translation. With ``scale_form="tanh"`` the scale is
+    ``s = scale * tanh(raw)`` with a learnt per-channel ``scale``: the
+    paper's bounded form, which keeps ``exp(s)`` from exploding early in
+    training. With ``scale_form="sigmoid"`` it is Glow's
+    ``exp(s) = sigmoid(raw + 2)``: a factor in (0, 1), near 0.88 at the
+    start, that can shrink a unit a lot but never stretch it.
     """
 
-    def __init__(self, mask: torch.Tensor, net: nn.Module):
+    SCALE_FORMS = ("tanh", "sigmoid")
+
+    def __init__(self, mask: torch.Tensor, net: nn.Module, scale_form: str = "tanh"):
         super().__init__()
+        if scale_form not in self.SCALE_FORMS:
+            raise ValueError(f"scale_form must be one of {self.SCALE_FORMS}, got {scale_form!r}")
+        self.scale_form = scale_form
         if not torch.is_tensor(mask):
             raise ValueError(f"mask must be a tensor, got {type(mask).__name__}")
         if not isinstance(net, nn.Module):
@@ -181,7 +246,10 @@ class AffineCoupling(nn.Module):
         dtype = torch.promote_types(x_kept.dtype, torch.float32)
         raw_s, t = raw.to(dtype).chunk(2, dim=1)
         free = 1 - self.mask.to(dtype)
-        s = self.scale.to(dtype) * torch.tanh(raw_s) * free
+        if self.scale_form == "tanh":
+            s = self.scale.to(dtype) * torch.tanh(raw_s) * free
+        else:
+            s = F.logsigmoid(raw_s + 2) * free
         return s, t * free
 
     def forward(self, x):
@@ -293,6 +361,39 @@ class ActNorm(nn.Module):
         return y * self._view((-self.log_scale).exp(), y) - self._view(self.bias, y)
 
 
+class InvConv1x1(nn.Module):
+    """Glow's invertible 1 x 1 convolution (Kingma and Dhariwal, 2018): every pixel's channel
+    vector is multiplied by one learnt ``C x C`` matrix ``W``, log-det ``H W log|det W|``.
+    ``W`` starts as a random rotation (``seed`` fixes it), a learnt generalisation of a channel
+    permutation: the next channel coupling then splits a mixture of the channels."""
+
+    def __init__(self, channels: int, seed: int = 0):
+        super().__init__()
+        _positive_int("channels", channels)
+        check_int(seed, "seed", low=0)
+        gen = torch.Generator().manual_seed(seed)
+        q, _ = torch.linalg.qr(torch.randn(channels, channels, generator=gen))
+        self.weight = nn.Parameter(q)
+
+    def _check(self, x):
+        if x.ndim != 4 or x.shape[1] != self.weight.shape[0]:
+            raise ValueError(f"x must be N x {self.weight.shape[0]} x H x W, "
+                             f"got shape {tuple(x.shape)}")
+
+    def forward(self, x):
+        self._check(x)
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        w = self.weight.to(dtype)
+        y = torch.einsum("ij,njhw->nihw", w, x.to(dtype))
+        log_det = torch.linalg.slogdet(w)[1] * x.shape[2] * x.shape[3]
+        return y, log_det.expand(x.shape[0])
+
+    def inverse(self, y):
+        self._check(y)
+        w_inv = torch.linalg.inv(self.weight.to(torch.promote_types(y.dtype, torch.float32)))
+        return torch.einsum("ij,njhw->nihw", w_inv.to(y.dtype), y)
+
+
 class _Flow(nn.Module):
     """Shared by the two flows: density and sampling from ``forward`` / ``inverse``."""
 
@@ -368,26 +469,43 @@ class CouplingStack(_Flow):
         return z
 
 
-class _Scale(nn.Module):
-    """One scale of the multi-scale flow: checkerboard couplings, then (unless last) a squeeze and
-    channel couplings. Each coupling is followed by the normalisation layer ``norm``, if any."""
+NETS = ("resnet", "gated")
 
-    def __init__(self, channels, height, width, hidden, num_blocks, last, norm):
+
+def _st_net(net, channels, hidden, num_blocks):
+    if net not in NETS:
+        raise ValueError(f"net must be one of {NETS}, got {net!r}")
+    return (ResidualST if net == "resnet" else GatedST)(channels, hidden, num_blocks)
+
+
+class _Scale(nn.Module):
+    """One scale of the multi-scale flow: ``checker`` checkerboard couplings (``checker + 1`` at
+    the last scale), then (unless last) a squeeze and ``channel`` channel couplings. Each coupling
+    is followed by the normalisation layer ``norm``, if any; with ``invconv`` an invertible
+    1 x 1 convolution mixes the channels before every coupling that sees more than one."""
+
+    def __init__(self, channels, height, width, hidden, num_blocks, last, norm, net="resnet",
+                 scale_form="tanh", invconv=False, checker=3, channel=3):
         super().__init__()
         self.last = last
         self.checker = nn.ModuleList()
-        for k in range(4 if last else 3):
+        for k in range(checker + 1 if last else checker):
+            if invconv and channels > 1:
+                self.checker.append(InvConv1x1(channels, seed=len(self.checker)))
             mask = checkerboard_mask(height, width, invert=k % 2 == 1)
             mask = mask.expand(1, channels, height, width).clone()
-            self.checker.append(AffineCoupling(mask, ResidualST(channels, hidden, num_blocks)))
+            self.checker.append(AffineCoupling(mask, _st_net(net, channels, hidden, num_blocks),
+                                               scale_form))
             if norm is not None:
                 self.checker.append(_norm_layer(norm, channels))
         self.channel = nn.ModuleList()
         if not last:
-            for k in range(3):
+            for k in range(channel):
+                if invconv:
+                    self.channel.append(InvConv1x1(4 * channels, seed=100 + len(self.channel)))
                 mask = channel_mask(4 * channels, invert=k % 2 == 1)
-                net = ResidualST(4 * channels, 2 * hidden, num_blocks)
-                self.channel.append(AffineCoupling(mask, net))
+                self.channel.append(AffineCoupling(
+                    mask, _st_net(net, 4 * channels, 2 * hidden, num_blocks), scale_form))
                 if norm is not None:
                     self.channel.append(_norm_layer(norm, 4 * channels))
 
@@ -422,10 +540,17 @@ class RealNVP(_Flow):
     checkerboard couplings. ``z = (z_1, ..., z_L)`` flattened, of length ``C*H*W``. The hidden width
     of ``s`` and ``t`` doubles with every squeeze. ``norm`` (``"actnorm"``, ``"batchnorm"`` or
     ``None``) is the normalisation flow layer after every coupling.
+
+    Beyond the paper: ``net`` picks the ``s, t`` networks (``"resnet"``: :class:`ResidualST`,
+    ``"gated"``: :class:`GatedST`), ``scale_form`` the coupling's scale (see
+    :class:`AffineCoupling`), ``invconv=True`` puts an :class:`InvConv1x1` before every coupling
+    that sees more than one channel, and ``checker`` / ``channel`` set the number of checkerboard
+    and channel couplings per scale (the paper's 3 and 3; the last scale has ``checker + 1``).
     """
 
     def __init__(self, shape, num_scales: int = 2, hidden: int = 32, num_blocks: int = 2,
-                 norm: str | None = "actnorm"):
+                 norm: str | None = "actnorm", net: str = "resnet", scale_form: str = "tanh",
+                 invconv: bool = False, checker: int = 3, channel: int = 3):
         super().__init__()
         if not hasattr(shape, "__len__") or len(shape) != 3:
             raise ValueError(f"shape must be (C, H, W), got {shape!r}")
@@ -434,6 +559,14 @@ class RealNVP(_Flow):
         _positive_int("hidden", hidden)
         check_int(num_blocks, "num_blocks", low=0)
         _norm_layer(norm, 1)  # validates norm
+        _st_net(net, 1, 1, 0)  # validates net
+        if scale_form not in AffineCoupling.SCALE_FORMS:
+            raise ValueError(f"scale_form must be one of {AffineCoupling.SCALE_FORMS}, "
+                             f"got {scale_form!r}")
+        if not isinstance(invconv, bool):
+            raise ValueError(f"invconv must be True or False, got {invconv!r}")
+        _positive_int("checker", checker)
+        _positive_int("channel", channel)
         if h % 2 ** (num_scales - 1) or w % 2 ** (num_scales - 1):
             raise ValueError(f"an image of {h} x {w} cannot be squeezed {num_scales - 1} times "
                              f"(num_scales={num_scales})")
@@ -442,7 +575,8 @@ class RealNVP(_Flow):
         self.factored = []  # shapes of z_1, ..., z_L (one sample each)
         for i in range(num_scales):
             last = i == num_scales - 1
-            self.scales.append(_Scale(c, h, w, hidden, num_blocks, last, norm))
+            self.scales.append(_Scale(c, h, w, hidden, num_blocks, last, norm, net, scale_form,
+                                      invconv, checker, channel))
             if not last:
                 c, h, w, hidden = 2 * c, h // 2, w // 2, 2 * hidden
                 self.factored.append((c, h, w))  # half of the 4C squeezed channels
@@ -511,6 +645,70 @@ def dequantize(x: torch.Tensor, levels: int = 256, generator=None) -> torch.Tens
     return (k + u) / levels
 
 
+class _ConditionalCoupling(nn.Module):
+    """An affine checkerboard coupling of ``v`` whose ``s, t`` also see a condition image."""
+
+    def __init__(self, mask, cond_channels, hidden, num_blocks, net="resnet"):
+        super().__init__()
+        self.register_buffer("mask", mask)
+        channels = mask.shape[1]
+        self.net = _st_net(net, channels + cond_channels, hidden, num_blocks)
+        self.channels = channels
+        self.scale = nn.Parameter(torch.ones(1, channels, 1, 1))
+
+    def forward(self, v, cond):
+        raw = self.net(torch.cat([v * self.mask, cond], dim=1))[:, :2 * self.channels]
+        raw = raw.to(torch.promote_types(v.dtype, torch.float32))
+        raw_s, t = raw.chunk(2, dim=1)
+        free = 1 - self.mask
+        s = self.scale * torch.tanh(raw_s) * free
+        return v * self.mask + free * (v * torch.exp(s) + t), _flat_sum(s)
+
+
+class VariationalDequantizer(nn.Module):
+    """Variational dequantisation (Flow++, Ho et al., 2019): a learnt noise distribution
+    ``q(u | x)`` on ``[0, 1)^D`` in place of the uniform one.
+
+    ``u = sigmoid(g(eps; x))`` with ``eps ~ N(0, I)`` and ``g`` ``num_couplings`` checkerboard
+    affine couplings whose ``s, t`` networks (``net``: ``"gated"`` or ``"resnet"``) see the
+    image ``x`` besides the masked noise.
+    :meth:`forward` returns ``(u, log q(u | x))``; ``(k + u) / levels`` is then the dequantised
+    image and ``log p - log q`` the per-image bound of :func:`image_log_prob`.
+    """
+
+    def __init__(self, shape, hidden: int = 16, num_blocks: int = 1, num_couplings: int = 2,
+                 net: str = "resnet"):
+        super().__init__()
+        _st_net(net, 1, 1, 0)  # validates net
+        if not hasattr(shape, "__len__") or len(shape) != 3:
+            raise ValueError(f"shape must be (C, H, W), got {shape!r}")
+        c, h, w = (_positive_int("shape", v) for v in shape)
+        _positive_int("hidden", hidden)
+        check_int(num_blocks, "num_blocks", low=0)
+        _positive_int("num_couplings", num_couplings)
+        self.shape = (c, h, w)
+        self.couplings = nn.ModuleList(
+            _ConditionalCoupling(checkerboard_mask(h, w, invert=k % 2 == 1).expand(1, c, h, w)
+                                 .clone(), c, hidden, num_blocks, net)
+            for k in range(num_couplings))
+
+    def forward(self, x: torch.Tensor, generator=None):
+        """Noise ``u`` for images ``x`` in [0, 1] (``N x C x H x W``) and ``log q(u | x)``."""
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.shape:
+            raise ValueError(f"x must have shape N x {self.shape}, got {tuple(x.shape)}")
+        cond = 2 * x - 1
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=dtype)
+        log_q = -0.5 * _flat_sum(eps ** 2) - 0.5 * math.prod(self.shape) * LOG_2PI
+        v = eps
+        for coupling in self.couplings:
+            v, ld = coupling(v, cond)
+            log_q = log_q - ld
+        # u = sigmoid(v): log|du/dv| = log sigmoid(v) + log sigmoid(-v)
+        log_q = log_q - _flat_sum(F.logsigmoid(v) + F.logsigmoid(-v))
+        return torch.sigmoid(v), log_q
+
+
 def logit_transform(x: torch.Tensor, alpha: float = 0.05):
     """``y = logit(p)``, ``p = alpha + (1 - 2 alpha) x``, for ``x`` in
     [0, 1], and its log-det per sample,
@@ -549,12 +747,41 @@ def bits_per_dim(log_prob: torch.Tensor, num_dims: int,
 
 
 def image_log_prob(flow: _Flow, x: torch.Tensor, alpha: float = 0.05,
-                   generator=None):
+                   generator=None, dequantizer: VariationalDequantizer | None = None):
     """Log-density (nats) of images ``x`` in [0, 1]: dequantise, apply
-    the logit transform, then the flow; both log-dets add up."""
-    x = dequantize(x, generator=generator)
+    the logit transform, then the flow; both log-dets add up.
+
+    With a ``dequantizer`` the noise ``u`` comes from ``q(u | x)`` and the
+    result is ``log p((k + u) / 256) - log q(u | x)``, one sample of the
+    variational bound (with uniform noise ``log q = 0``, the same bound)."""
+    if dequantizer is None:
+        x = dequantize(x, generator=generator)
+        log_q = 0
+    else:
+        check_in_range(check_tensor(x, "x", floating=True), "x", 0.0, 1.0)
+        u, log_q = dequantizer(x, generator=generator)
+        # keep u off 1 so that the pixel stays in its bin after rounding
+        x = (torch.round(x * 255) + u.clamp(max=1 - 1e-6).to(x.dtype)) / 256
     y, ld_logit = logit_transform(x, alpha)
-    return flow.log_prob(y) + ld_logit
+    return flow.log_prob(y) + ld_logit - log_q
+
+
+class DequantizedFlow(nn.Module):
+    """An image flow together with its dequantiser, trained as one module: ``log_prob(x,
+    alpha)`` is :func:`image_log_prob` (the bound in nats for images ``x`` in [0, 1]) with
+    ``dequantizer``'s noise, or uniform noise when it is ``None``."""
+
+    def __init__(self, flow: _Flow, dequantizer: VariationalDequantizer | None = None):
+        super().__init__()
+        if not isinstance(flow, _Flow):
+            raise ValueError(f"flow must be a flow of dlcourse.flows, got {type(flow).__name__}")
+        if dequantizer is not None and not isinstance(dequantizer, VariationalDequantizer):
+            raise ValueError("dequantizer must be a VariationalDequantizer or None, "
+                             f"got {type(dequantizer).__name__}")
+        self.flow, self.dequantizer = flow, dequantizer
+
+    def log_prob(self, x: torch.Tensor, alpha: float = 0.05, generator=None) -> torch.Tensor:
+        return image_log_prob(self.flow, x, alpha, generator, dequantizer=self.dequantizer)
 
 
 def images_from_latent(flow: _Flow, z: torch.Tensor, alpha: float = 0.05) -> torch.Tensor:

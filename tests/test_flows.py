@@ -45,9 +45,16 @@ LAYERS = {
     "vector": lambda: randomise(flows.AffineCoupling(flows.half_mask(5), flows.MLPST(5, 16))),
     "batchnorm": lambda: randomise(flows.BatchNormFlow(2)),
     "actnorm": lambda: randomise(flows.ActNorm(2)),
+    "invconv": lambda: randomise(flows.InvConv1x1(3)),
+    "sigmoid-scale": lambda: randomise(flows.AffineCoupling(
+        flows.checkerboard_mask(4, 4).expand(1, 2, 4, 4).clone(), flows.ResidualST(2, 8, 1),
+        scale_form="sigmoid")),
+    "gated": lambda: randomise(flows.AffineCoupling(flows.channel_mask(2),
+                                                    flows.GatedST(2, 6, 2))),
 }
 SHAPES = {"checkerboard": (2, 4, 4), "channel": (2, 4, 4), "vector": (5,), "batchnorm": (2, 4, 4),
-          "actnorm": (2, 4, 4)}
+          "actnorm": (2, 4, 4), "invconv": (3, 4, 4), "sigmoid-scale": (2, 4, 4),
+          "gated": (2, 4, 4)}
 
 
 @pytest.mark.parametrize("name", LAYERS)
@@ -115,6 +122,83 @@ def test_multiscale_model_inverse_and_log_det(norm):
     assert (model.inverse(z) - x).abs().max() < 1e-4
     expected = logabsdet_autograd(lambda v: model(v)[0], x)
     torch.testing.assert_close(log_det, expected, rtol=1e-7, atol=1e-7)
+
+
+def test_glow_style_model_inverse_and_log_det():
+    """Gated s/t networks, sigmoid scales and 1 x 1 convolutions: still exact."""
+    model = randomise(flows.make_realnvp((1, 4, 4), num_scales=2, hidden=4, num_blocks=1,
+                                         net="gated", scale_form="sigmoid", invconv=True,
+                                         checker=2, channel=4), std=0.2)
+    kinds = [type(m).__name__ for m in model.scales[0].channel]
+    assert kinds.count("InvConv1x1") == 4 and kinds.count("AffineCoupling") == 4
+    assert sum(isinstance(m, flows.AffineCoupling) for m in model.scales[0].checker) == 2
+    assert sum(isinstance(m, flows.AffineCoupling) for m in model.scales[1].checker) == 3
+    x = torch.randn(2, 1, 4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    z, log_det = model(x)
+    assert (model.inverse(z) - x).abs().max() < 1e-4
+    expected = logabsdet_autograd(lambda v: model(v)[0], x)
+    torch.testing.assert_close(log_det, expected, rtol=1e-7, atol=1e-7)
+
+
+def test_fresh_gated_coupling_is_identity_and_sigmoid_scale_only_shrinks():
+    mask = flows.checkerboard_mask(4, 4)
+    x = torch.randn(3, 1, 4, 4)
+    y, log_det = flows.AffineCoupling(mask, flows.GatedST(1, 4, 1))(x)
+    assert torch.equal(y, x) and torch.equal(log_det, torch.zeros(3))
+    layer = randomise(flows.AffineCoupling(mask, flows.ResidualST(1, 4, 1), scale_form="sigmoid"),
+                      std=2.0)
+    s, _ = layer._scale_shift(x.double() * mask)
+    assert (s <= 0).all() and (s < 0).any()
+
+
+@pytest.mark.parametrize("net", ["resnet", "gated"])
+def test_variational_dequantizer_density_against_autograd(net):
+    """log q(u | x) = log N(eps) - log|det du/deps|, the Jacobian from autograd."""
+    deq = randomise(flows.VariationalDequantizer((1, 4, 4), hidden=4, num_couplings=3, net=net),
+                    std=0.2)
+    x = torch.randint(0, 256, (2, 1, 4, 4), generator=torch.Generator().manual_seed(4)).double() / 255
+    u, log_q = deq(x, generator=torch.Generator().manual_seed(5))
+    assert ((u > 0) & (u < 1)).all()
+    eps = torch.randn(x.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    for i in range(2):
+        def to_u(e, i=i):
+            v = e.reshape(1, 1, 4, 4)
+            for coupling in deq.couplings:
+                v, _ = coupling(v, 2 * x[i:i + 1] - 1)
+            return torch.sigmoid(v).reshape(-1)
+        torch.testing.assert_close(to_u(eps[i]), u[i].reshape(-1))
+        jac = jacobian(to_u, eps[i])
+        normal = torch.distributions.Normal(0.0, 1.0).log_prob(eps[i]).sum()
+        expected = normal - torch.linalg.slogdet(jac.reshape(16, 16))[1]
+        torch.testing.assert_close(log_q[i], expected, rtol=1e-8, atol=1e-8)
+
+
+def test_image_log_prob_with_a_dequantizer_is_log_p_minus_log_q():
+    flow = randomise(flows.make_realnvp((1, 4, 4), num_scales=2, hidden=4, num_blocks=1), std=0.1)
+    deq = randomise(flows.VariationalDequantizer((1, 4, 4), hidden=4), std=0.1)
+    x = torch.randint(0, 256, (3, 1, 4, 4), generator=torch.Generator().manual_seed(6)).double() / 255
+    got = flows.image_log_prob(flow, x, 1e-6, torch.Generator().manual_seed(7), dequantizer=deq)
+    u, log_q = deq(x, generator=torch.Generator().manual_seed(7))
+    y = torch.logit(1e-6 + (1 - 2e-6) * (torch.round(x * 255) + u) / 256)
+    log_det = torch.log((1 - 2e-6) / 256 * torch.ones_like(y)) - torch.log(
+        torch.sigmoid(y) * torch.sigmoid(-y))
+    # log p on the [0, 1] scale: the flow at y plus log|dy/dx|, x = (k + u) / 256
+    expected = flow.log_prob(y) + (log_det.sum((1, 2, 3)) + 16 * math.log(256)) - log_q
+    torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_dequantized_flow_is_image_log_prob():
+    flow = randomise(flows.make_realnvp((1, 4, 4), num_scales=2, hidden=4, num_blocks=1), std=0.1)
+    deq = randomise(flows.VariationalDequantizer((1, 4, 4), hidden=4), std=0.1)
+    x = torch.rand(3, 1, 4, 4, dtype=torch.float64)
+    for noise in (None, deq):
+        both = flows.DequantizedFlow(flow, noise)
+        got = both.log_prob(x, 1e-6, torch.Generator().manual_seed(8))
+        expected = flows.image_log_prob(flow, x, 1e-6, torch.Generator().manual_seed(8),
+                                        dequantizer=noise)
+        torch.testing.assert_close(got, expected)
+    assert len(list(flows.DequantizedFlow(flow, deq).parameters())) == \
+        len(list(flow.parameters())) + len(list(deq.parameters()))
 
 
 def test_three_scales_and_log_prob_is_normal_plus_log_det():

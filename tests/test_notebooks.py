@@ -195,6 +195,46 @@ def test_edited_source_is_out_of_sync_and_stale(chapter_dir):
     assert any("stale" in p for p in found), found
 
 
+def _glue_output(name):
+    return nbformat.v4.new_output("display_data", data={"application/papermill.record/text/plain": "2"},
+                                  metadata={"scrapbook": {"name": name,
+                                                          "mime_prefix": "application/papermill.record/"}})
+
+
+def test_sync_carries_prose_and_keeps_outputs(chapter_dir):
+    notebook = nbformat.read(chapter_dir / "01_demo.ipynb", as_version=4)
+    notebook.cells[1].outputs = [_glue_output("x")]
+    notebook.metadata["dlcourse"]["source_hash"] = notebooks.source_hash(notebook)
+    nbformat.write(notebook, chapter_dir / "01_demo.ipynb")
+    (chapter_dir / "01_demo.md").write_text(MD.replace("# A chapter", "# A chapter\n\nNow x is {glue:text}`x:.1f`."))
+    assert any("differ in their cells" in p for p in notebooks.problems())
+    notebooks.main(["sync", str(chapter_dir / "01_demo.md")])
+    synced = nbformat.read(chapter_dir / "01_demo.ipynb", as_version=4)
+    assert "Now x is" in synced.cells[0].source
+    assert synced.cells[1].outputs[0].metadata["scrapbook"]["name"] == "x"
+    assert synced.cells[1].execution_count == 1
+    assert notebooks.problems() == []
+
+
+def test_sync_refuses_a_code_change_and_an_unknown_glue_name(chapter_dir):
+    before = (chapter_dir / "01_demo.ipynb").read_bytes()
+    (chapter_dir / "01_demo.md").write_text(MD.replace("1 + 1", "1 + 2"))
+    with pytest.raises(SystemExit, match=r"code cell\(s\) \[1\] changed.*make execute"):
+        notebooks.sync_prose(chapter_dir / "01_demo.md")
+    (chapter_dir / "01_demo.md").write_text(MD + "\nIt reads {glue:text}`nowhere`.\n")
+    with pytest.raises(SystemExit, match="nowhere"):
+        notebooks.sync_prose(chapter_dir / "01_demo.md")
+    assert (chapter_dir / "01_demo.ipynb").read_bytes() == before
+
+
+def test_sync_refuses_a_notebook_that_was_stale_already(chapter_dir):
+    notebook = nbformat.read(chapter_dir / "01_demo.ipynb", as_version=4)
+    notebook.cells[1].source = "x = 3"  # edited in the notebook, never executed
+    nbformat.write(notebook, chapter_dir / "01_demo.ipynb")
+    with pytest.raises(SystemExit, match="stale already"):
+        notebooks.sync_prose(chapter_dir / "01_demo.md")
+
+
 def test_smoke_outputs_and_missing_notebook_are_reported(chapter_dir):
     notebook = nbformat.read(chapter_dir / "01_demo.ipynb", as_version=4)
     notebook.metadata["dlcourse"]["profile"] = "smoke"

@@ -4,6 +4,7 @@
     python tools/notebooks.py check
 
     python tools/notebooks.py check --allow-library-drift   # library drift is a note, not a failure
+    python tools/notebooks.py sync chapters/03_imbalanced_losses.md   # prose-only edit, no re-run
 
 ``execute`` copies the cells of the ``.md`` (the source people edit) into the ``.ipynb``, runs it
 top to bottom in a fresh kernel, and records in the notebook metadata the provenance (profile,
@@ -13,6 +14,11 @@ when a pair's cells differ, when a notebook's outputs were produced from other s
 it now holds, or from other dlcourse code than the checkout now holds (stale). The last failure
 becomes a note with ``--allow-library-drift`` (or ``DLCOURSE_ALLOW_LIBRARY_DRIFT=1``), so that a
 library change can land before the ~75 CPU-minutes of re-executing every chapter.
+
+``sync`` carries an edit of the prose (markdown cells) into an executed notebook without running it
+again, which is honest because outputs depend on the code cells only: it refuses when any code cell
+differs from the executed one (then ``execute``), when the notebook was stale already, or when the
+new prose cites a glued value the outputs do not hold.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -143,6 +150,50 @@ def execute(md_path: Path, profile: str, timeout: int | None = None) -> Path:
     return nb_path
 
 
+def glued_names(notebook) -> set[str]:
+    """The names of every value ``glue``d by the notebook's outputs (myst-nb scrapbook outputs)."""
+    return {output.get("metadata", {}).get("scrapbook", {}).get("name")
+            for cell in notebook.cells if cell.cell_type == "code"
+            for output in cell.get("outputs", [])} - {None}
+
+
+GLUE_REF = re.compile(r"\{glue(?::[a-z]+)?\}`([^`:]+)")
+
+
+def sync_prose(md_path: Path) -> Path:
+    """Copy the cells of ``md_path`` into its executed notebook, keeping every code cell's outputs,
+    when only markdown changed; a changed code cell needs ``execute`` instead (SystemExit)."""
+    md_path = Path(md_path).resolve().with_suffix(".md")
+    nb_path = md_path.with_suffix(".ipynb")
+    if not md_path.exists() or not nb_path.exists():
+        raise SystemExit(f"sync needs both {md_path.name} and an executed {nb_path.name}")
+    text, notebook = jupytext.read(md_path), nbformat.read(nb_path, as_version=4)
+    recorded = notebook.metadata.get("dlcourse", {})
+    if recorded.get("source_hash") != source_hash(notebook):
+        raise SystemExit(f"{nb_path.name}: its outputs are stale already; run make execute "
+                         f"CHAPTER={md_path.stem}")
+    old = [c for c in notebook.cells if c.cell_type == "code"]
+    new = [c for c in text.cells if c.cell_type == "code"]
+    changed = [k + 1 for k, (a, b) in enumerate(zip(old, new)) if a.source.strip() != b.source.strip()]
+    if len(old) != len(new) or changed:
+        what = (f"code cell(s) {changed} changed" if changed
+                else f"{len(new)} code cells instead of {len(old)}")
+        raise SystemExit(f"{md_path.name}: {what}; outputs depend on code, so run make execute "
+                         f"CHAPTER={md_path.stem}")
+    missing = {m for c in text.cells if c.cell_type == "markdown"
+               for m in GLUE_REF.findall(c.source)} - glued_names(notebook)
+    if missing:
+        raise SystemExit(f"{md_path.name}: the prose cites glued values the outputs do not hold: "
+                         f"{sorted(missing)}; glue them in a code cell and run make execute")
+    for cell, ran in zip(new, old):
+        cell.outputs, cell.execution_count = ran.outputs, ran.execution_count
+    notebook.cells = text.cells
+    recorded.update(source_hash=source_hash(notebook), prose_synced=time.strftime("%Y-%m-%d"))
+    nbformat.write(notebook, nb_path)
+    print(f"synced the prose of {md_path.name} into {nb_path.name}; outputs kept")
+    return nb_path
+
+
 def _files(modules) -> str:
     return ", ".join(f"{m}.py" for m in modules)
 
@@ -204,6 +255,8 @@ def main(argv=None) -> int:
     run.add_argument("chapters", nargs="+", type=Path)
     run.add_argument("--profile", default="quick", choices=("smoke", "quick", "full"))
     run.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: none)")
+    sync = sub.add_parser("sync", help="carry prose-only edits into executed notebooks")
+    sync.add_argument("chapters", nargs="+", type=Path)
     check = sub.add_parser("check", help="check pairs are in sync and outputs are fresh")
     check.add_argument("--allow-library-drift", action="store_true",
                        default=os.environ.get("DLCOURSE_ALLOW_LIBRARY_DRIFT", "") not in ("", "0"),
@@ -213,6 +266,10 @@ def main(argv=None) -> int:
     if args.command == "execute":
         for chapter in args.chapters:
             execute(chapter, args.profile, args.timeout)
+        return 0
+    if args.command == "sync":
+        for chapter in args.chapters:
+            sync_prose(chapter)
         return 0
     issues, drift = problems(), library_drift()
     if not args.allow_library_drift:
