@@ -11,8 +11,38 @@ from __future__ import annotations
 
 import torch
 
-from . import augment, info, metrics
+from torch import nn
+
+from . import augment, info, metrics, models
 from .loop import cumulative_seconds, describe, precision_for, run_steps
+
+
+def mlp_head(in_features: int, num_clusters: int, hidden=(128, 64)) -> nn.Sequential:
+    """A sub-head of the source article: ``Dense`` layers of widths ``hidden`` with ReLU, then
+    a linear layer to ``num_clusters`` logits (``hidden=()``: the paper's linear sub-head)."""
+    layers, previous = [], in_features
+    for width in hidden:
+        if not isinstance(width, int) or width < 1:
+            raise ValueError(f"hidden must hold positive ints, got {hidden!r}")
+        layers += [nn.Linear(previous, width), nn.ReLU(inplace=True)]
+        previous = width
+    return nn.Sequential(*layers, nn.Linear(previous, num_clusters))
+
+
+def network(in_channels: int = 1, num_clusters: int = 10, overcluster_factor: int = 5,
+            num_subheads: int = 5, widths=(32, 64, 128, 256), hidden=(128, 64)):
+    """:class:`dlcourse.models.IICNet` with the source article's heads: every sub-head of
+    both heads is an :func:`mlp_head` with ``hidden`` layers (the article's ``Dense`` 128 and
+    64, ReLU) on the trunk's pooled features. ``hidden=()`` keeps IICNet's linear sub-heads.
+    The trunk and ``forward`` are IICNet's own; only the sub-head modules are replaced."""
+    model = models.IICNet(in_channels, num_clusters, overcluster_factor, num_subheads, widths)
+    if tuple(hidden):
+        features = model.trunk.out_features
+        model.main = nn.ModuleList(mlp_head(features, num_clusters, hidden)
+                                   for _ in range(num_subheads))
+        model.over = nn.ModuleList(mlp_head(features, num_clusters * overcluster_factor, hidden)
+                                   for _ in range(num_subheads))
+    return model
 
 
 def paired_views(x: torch.Tensor, repeats: int = 1, ops=tuple(augment.VIEW_OPS),
@@ -113,7 +143,8 @@ class _Order:
 def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int = 1,
           alpha: float = 1.0, lr: float = 1e-3, ops=tuple(augment.VIEW_OPS), first_ops=(),
           seed: int = 0, callback=None, every: int = 0, checkpoint=None,
-          amp: bool | None = None, desc: str = "IIC", settings: dict | None = None) -> list[dict]:
+          amp: bool | None = None, desc: str = "IIC", settings: dict | None = None,
+          separate_views: bool = False) -> list[dict]:
     """Train ``model`` (an :class:`~dlcourse.models.IICNet`) on images ``x`` by IIC.
 
     Every step draws ``batch_size`` images (a fresh permutation each pass), makes ``repeats``
@@ -143,6 +174,7 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
     recorded = {"loop": "iic.train", "images": len(x), "batch_size": batch_size,
                 "repeats": repeats, "alpha": alpha, "lr": lr, "ops": list(ops),
                 "first_ops": list(first_ops), "seed": seed, "every": every,
+                "separate_views": separate_views,
                 **precision.settings, **describe(model), "caller": settings or {}}
 
     def step(i: int):
@@ -153,7 +185,12 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
         first, second = paired_views(x[index], repeats, ops, first_ops, view_gen)
         n = len(first)
         with precision.autocast():
-            main, over = model(torch.cat([first, second]))
+            if separate_views:  # two forward passes: batch norm normalises each view alone
+                (main1, over1), (main2, over2) = model(first), model(second)
+                main, over = ([torch.cat(z) for z in zip(a, b)]
+                              for a, b in ((main1, main2), (over1, over2)))
+            else:
+                main, over = model(torch.cat([first, second]))
         loss_main = subhead_losses([z[:n] for z in main], [z[n:] for z in main], alpha).mean()
         loss_over = subhead_losses([z[:n] for z in over], [z[n:] for z in over], alpha).mean()
         loss = loss_main + loss_over

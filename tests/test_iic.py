@@ -233,6 +233,50 @@ def test_train_records_losses_and_calls_back():
     assert all(np.isfinite(r["loss_main"]) and np.isfinite(r["loss_over"]) for r in history)
 
 
+def _first_step_loss(separate_views):
+    """``loss_main`` of iic.train's first step (lr 0: the weights stay as they are)."""
+    model = _tiny_net()
+    record = iic.train(model, _digits(16), steps=1, batch_size=8, repeats=2, lr=0.0, seed=5,
+                       every=1, separate_views=separate_views)[-1]
+    return model, record["loss_main"]
+
+
+@pytest.mark.parametrize("separate", [False, True])
+def test_train_puts_the_views_through_batch_norm_together_or_apart(separate):
+    """The first step's loss, recomputed by hand: the same draw of images and views, then
+    one forward pass of both views (``separate_views=False``) or one pass per view."""
+    model, loss = _first_step_loss(separate)
+    x = _digits(16)
+    index = torch.randperm(16, generator=torch.Generator().manual_seed(5))[:8]
+    first, second = iic.paired_views(x[index], 2, generator=torch.Generator().manual_seed(6))
+    model.train()
+    with torch.no_grad():
+        if separate:
+            z1, z2 = model(first)[0], model(second)[0]
+        else:
+            main = model(torch.cat([first, second]))[0]
+            z1, z2 = [z[:16] for z in main], [z[16:] for z in main]
+        expected = torch.stack([info.iic_loss(a, b) for a, b in zip(z1, z2)]).mean().item()
+    assert loss == pytest.approx(expected, rel=1e-3, abs=1e-10)  # a fresh net: a tiny loss
+    assert loss != pytest.approx(_first_step_loss(not separate)[1], rel=0.1)
+
+
+def test_network_has_the_articles_dense_subheads():
+    torch.manual_seed(0)
+    model = iic.network(num_clusters=10, overcluster_factor=5, num_subheads=2, widths=(4, 8),
+                        hidden=(128, 64))
+    for head, k in ((model.main[0], 10), (model.over[1], 50)):
+        linears = [m for m in head if isinstance(m, torch.nn.Linear)]
+        assert [(m.in_features, m.out_features) for m in linears] == [(8, 128), (128, 64), (64, k)]
+        assert sum(isinstance(m, torch.nn.ReLU) for m in head) == 2
+    main, over = model(torch.rand(5, 1, 28, 28))
+    assert all(torch.allclose(z.sum(1), torch.ones(5), atol=1e-5) for z in main + over)
+    linear = iic.network(num_subheads=2, widths=(4, 8), hidden=())
+    assert all(isinstance(m, torch.nn.Linear) for m in linear.main)  # IICNet's own
+    with pytest.raises(ValueError, match="hidden"):
+        iic.network(widths=(4, 8), hidden=(0,))
+
+
 @pytest.mark.parametrize("kwargs, name", [
     ({"steps": -1, "batch_size": 4}, "steps"),
     ({"steps": 1, "batch_size": 0}, "batch_size"),
