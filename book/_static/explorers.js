@@ -152,8 +152,8 @@
       });
       ctx.stroke();
       ctx.setLineDash([]);
-      ctx.fillStyle = s.color;
-      ctx.fillText(s.label, W - R - 150, T + 16 + 15 * k);
+      ctx.fillStyle = s.color;  // the legend: top right, or top left where the curves leave room
+      ctx.fillText(s.label, opts.legend === "left" ? L + 6 : W - R - 150, T + 16 + 15 * k);
     });
     ctx.lineWidth = 1;
   }
@@ -290,9 +290,11 @@
       ctx.fillStyle = COLORS.text;
       ctx.fillText(name, L + i * slot + slot * 0.4, H - B + 15);
     });
-    series.forEach(function (s, k) {
+    var x = L + 6;  // the legend in one row under the plot, each label after the last one's width
+    series.forEach(function (s) {
       ctx.fillStyle = s.color;
-      ctx.fillText(s.label, L + 6 + 110 * k, H - 6);
+      ctx.fillText(s.label, x, H - 6);
+      x += ctx.measureText(s.label).width + 14;
     });
   }
 
@@ -316,11 +318,17 @@
           label: "lambda x group term" },
         { values: total, color: COLORS.text, label: "total" },
       ], names, { ymax: top, title: "push on each logit, -dL/dz (descent direction)" });
-      linePlot(lineCanvas, [0, 1, 2].map(function (j) {
+      var curves = [0, 1, 2].map(function (j) {
         return { xs: lams, ys: lams.map(function (l) { return classPush[j] + l * groupPush[j]; }),
                  color: [COLORS.main, "#ff7f0e", COLORS.accent][j], label: "total push on " + names[j] };
-      }).concat([{ xs: [lam, lam], ys: [-2, 2], color: COLORS.ref, dash: true, label: "" }]),
-      { xmin: 0, xmax: 5, ymin: -1, ymax: 1, xticks: [0, 1, 2, 3, 4, 5], yticks: [-1, -0.5, 0, 0.5, 1],
+      });
+      // the y-range holds every curve whole, in steps of 1, with two units of headroom for the legend
+      var all = [].concat.apply([], curves.map(function (c) { return c.ys; }));
+      var ymin = Math.floor(Math.min.apply(null, all)), ymax = Math.ceil(Math.max.apply(null, all)) + 2;
+      linePlot(lineCanvas, curves.concat([{ xs: [lam, lam], ys: [ymin, ymax], color: COLORS.ref,
+                                            dash: true, label: "" }]),
+      { xmin: 0, xmax: 5, ymin: ymin, ymax: ymax, xticks: [0, 1, 2, 3, 4, 5],
+        yticks: range(ymax - ymin + 1, function (i) { return ymin + i; }), legend: "left",
         xlabel: "lambda", title: "total push against lambda (dashed: the slider)" });
       readout.textContent = "lambda = " + lam.toFixed(2) + ": the total push on B is " +
         (total[1] > 0 ? "up (the group term wins)" : "down (the class term wins)") + ", " +
