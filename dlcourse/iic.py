@@ -1,8 +1,9 @@
 """Invariant Information Clustering (IIC): training on pairs of views, and its evaluation.
 
 The objective itself is :func:`dlcourse.info.iic_loss`; the network is
-:class:`dlcourse.models.IICNet`; the views come from :mod:`dlcourse.augment`. This module
-ties them together: :func:`paired_views` makes the pairs, :func:`train` optimises every
+:class:`dlcourse.models.IICNet`; the transformations are those of :mod:`dlcourse.augment`,
+which :func:`make_view` composes into one resampling. This module ties them together:
+:func:`paired_views` makes the pairs, :func:`train` optimises every
 sub-head of both heads at once, and :func:`evaluate` applies the paper's protocol (the
 sub-head with the lowest loss is the one reported, its clusters matched to the labels by the
 Hungarian algorithm), together with the mean and spread over all sub-heads.
