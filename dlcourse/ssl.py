@@ -220,6 +220,19 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(1).mean()
 
 
+def squared_error(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """MixMatch's unlabelled loss: ``(softmax(logits) - targets)^2``, averaged over rows and classes.
+
+    Bounded, unlike cross-entropy, so a wrong guessed label costs at most 2 / C per image.
+    """
+    check_tensor(logits, "logits", floating=True)
+    check_probabilities(targets, "targets")
+    if logits.shape != targets.shape:
+        raise ValueError(f"logits and targets must share a shape, got {tuple(logits.shape)} "
+                         f"and {tuple(targets.shape)}")
+    return ((torch.softmax(logits.float(), dim=1) - targets) ** 2).mean()
+
+
 def rampup(step: int, warmup: int) -> float:
     """Linear warm-up of the unlabelled loss weights: 0 at step 0, 1 from ``warmup`` on."""
     step, warmup = check_int(step, "step", low=0), check_int(warmup, "warmup", low=0)
@@ -327,7 +340,7 @@ class MixMatch:
                                     y_all[order], self.alpha)
         logits = model(mixed_x).float()
         loss_x = soft_cross_entropy(logits[:b], mixed_y[:b])
-        loss_u = ((torch.softmax(logits[b:], 1) - mixed_y[b:]) ** 2).mean()
+        loss_u = squared_error(logits[b:], mixed_y[b:])
         weight = self.lambda_u * rampup(step, self.warmup)
         return loss_x + weight * loss_u, {"labelled": loss_x.detach(),
                                           "unlabelled": loss_u.detach()}
@@ -454,7 +467,7 @@ class ReMixMatch:
         if self.unlabelled_loss == "cross-entropy":  # term 2
             loss_u = soft_cross_entropy(logits[b:m], mixed_y[b:])
         else:  # MixMatch's squared error, averaged over classes too
-            loss_u = ((torch.softmax(logits[b:m], 1) - mixed_y[b:]) ** 2).mean()
+            loss_u = squared_error(logits[b:m], mixed_y[b:])
         loss_u1 = soft_cross_entropy(logits[m:m + n_u], q)  # term 3
         ramp = rampup(step, self.warmup)
         unlabelled = self.lambda_u * loss_u + self.lambda_u1 * loss_u1
