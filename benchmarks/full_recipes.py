@@ -318,14 +318,13 @@ def _ch5_train(model, d, budget, *, batch_size=None, checkpoint=None, evaluate=F
 
 # --------------------------------------------------------------------------- 06 RealNVP
 
-CH6 = dict(epochs=30, hidden=64, blocks=4, batch=64, lr=1e-3, alpha=1e-6)
+CH6 = dict(epochs=30, hidden=64, blocks=4, batch=64, lr=1e-3, alpha=1e-6, ema_decay=0.999)
 
 
 def _ch6_model():
     """The chapter's flow (1 x 1 convolutions) with its variational dequantiser."""
     flow = flows.make_realnvp((1, 28, 28), num_scales=2, hidden=CH6["hidden"],
-                              num_blocks=CH6["blocks"], net="resnet", invconv=True,
-                              norm="actnorm")
+                              num_blocks=CH6["blocks"], invconv=True, norm="actnorm")
     return flows.DequantizedFlow(flow, flows.VariationalDequantizer((1, 28, 28)))
 
 
@@ -348,6 +347,11 @@ def _ch6_data(device=None, limit=None):
 def _ch6_train(model, d, budget, *, batch_size=None, checkpoint=None, evaluate=False):
     optimizer = _ch6_optimizer(model)
     epochs = CH6["epochs"]
+    # the chapter's weight average, updated after every step and checkpointed with the model
+    averaged = flows.WeightAverage(model, CH6["ema_decay"])
+    optimizer.register_step_post_hook(lambda *_: averaged.update(model))
+    trained = torch.nn.ModuleDict(dict(model=model, average=averaged))
+    loss = _ch6_loss()
 
     def lr_factor(epoch):  # the chapter's warm-up epoch, then cosine decay
         if epoch == 0:
@@ -356,13 +360,18 @@ def _ch6_train(model, d, budget, *, batch_size=None, checkpoint=None, evaluate=F
 
     @torch.no_grad()
     def test_bits(epoch, record):
-        model.eval()
         noise = torch.Generator(device=d["x_test"].device).manual_seed(0)
-        values = [model.log_prob(xb, CH6["alpha"], noise) for xb in d["x_test"].split(500)]
-        return {"test_bpd": flows.bits_per_dim(torch.cat(values), 784).mean().item()}
+        out = {}
+        for key, m in (("test_bpd", model), ("test_bpd_avg", averaged.average)):
+            m.eval()
+            noise.manual_seed(0)
+            values = [m.log_prob(xb, CH6["alpha"], noise) for xb in d["x_test"].split(500)]
+            out[key] = flows.bits_per_dim(torch.cat(values), 784).mean().item()
+        return out
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    return train.fit(model, optimizer, _ch6_loss(), (d["x"],), epochs=budget,
+    return train.fit(trained, optimizer, lambda t, xb: loss(t["model"], xb), (d["x"],),
+                     epochs=budget,
                      batch_size=batch_size or CH6["batch"], scheduler=scheduler,
                      checkpoint=checkpoint, desc="RealNVP",
                      on_epoch_end=test_bits if evaluate else None)
@@ -483,12 +492,14 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
            make_optimizer=_ch6_optimizer, amp=AMP + " (train.fit)", make_loss=_ch6_loss,
            random_batch=_images((1, 28, 28)), load_data=_ch6_data, train=_ch6_train,
            pins={"EPOCHS": 30, "HIDDEN": 64, "BLOCKS": 4, "BATCH": 64, "LR": 1e-3, "keep": None,
-                 "DATASET": "mnist"},
-           calls=("RECIPE = dict(hidden=HIDDEN, blocks=BLOCKS, net=\"resnet\", invconv=True, "
+                 "EMA_DECAY": 0.999, "DATASET": "mnist"},
+           calls=("RECIPE = dict(hidden=HIDDEN, blocks=BLOCKS, invconv=True, "
                   "vardeq=True, norm=\"actnorm\", alpha=1e-6)",
                   "flows.make_realnvp(tuple(x_train.shape[1:]), num_scales=2, "
-                  "hidden=recipe[\"hidden\"], num_blocks=recipe[\"blocks\"], net=recipe[\"net\"], "
+                  "hidden=recipe[\"hidden\"], num_blocks=recipe[\"blocks\"], "
                   "invconv=recipe[\"invconv\"], norm=recipe[\"norm\"])",
+                  "averaged = flows.WeightAverage(model, EMA_DECAY)",
+                  "optimizer.register_step_post_hook(lambda *_: averaged.update(model))",
                   "flows.VariationalDequantizer(tuple(x_train.shape[1:]))",
                   "flows.DequantizedFlow(flow, dequantizer)",
                   "torch.optim.Adam(model.parameters(), lr=LR)"),

@@ -10,6 +10,7 @@ float64 for float64 inputs) even when the scale/translation networks run in mixe
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -141,84 +142,19 @@ class MLPST(nn.Module):
         return self.net(x)
 
 
-class _ConcatELU(nn.Module):
-    """``elu(x)`` and ``elu(-x)`` side by side: twice the channels, no information dropped."""
-
-    def forward(self, x):
-        return F.elu(torch.cat([x, -x], dim=1))
-
-
-class _ChannelLayerNorm(nn.Module):
-    """Layer normalisation over the channels of every pixel of an ``N x C x H x W`` tensor."""
-
-    def __init__(self, channels):
-        super().__init__()
-        self.norm = nn.LayerNorm(channels)
-
-    def forward(self, x):
-        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-
-
-class _GatedBlock(nn.Module):
-    """``h + norm(a * sigmoid(g))``, ``(a, g)`` from two convolutions of concat-ELUs."""
-
-    def __init__(self, hidden):
-        super().__init__()
-        self.net = nn.Sequential(_ConcatELU(), nn.Conv2d(2 * hidden, hidden, 3, padding=1),
-                                 _ConcatELU(), nn.Conv2d(2 * hidden, 2 * hidden, 1))
-        self.norm = _ChannelLayerNorm(hidden)
-
-    def forward(self, h):
-        a, g = self.net(h).chunk(2, dim=1)
-        return self.norm(h + a * torch.sigmoid(g))
-
-
-class GatedST(nn.Module):
-    """A gated convolutional network computing ``(s, t)`` for an image coupling layer (the
-    s/t network of PixelCNN++ and Flow++): 3 x 3 conv, ``num_blocks`` gated residual blocks
-    (concat-ELU, 3 x 3 conv, concat-ELU, 1 x 1 conv to a value and a gate, ``value *
-    sigmoid(gate)`` added to the input, layer norm over channels), concat-ELU, 3 x 3 conv to ``2C``
-    channels. The last conv starts at zero, so a fresh coupling layer is the identity."""
-
-    def __init__(self, channels: int, hidden: int, num_blocks: int):
-        super().__init__()
-        _positive_int("channels", channels)
-        _positive_int("hidden", hidden)
-        check_int(num_blocks, "num_blocks", low=0)
-        self.inp = nn.Conv2d(channels, hidden, 3, padding=1)
-        self.blocks = nn.ModuleList(_GatedBlock(hidden) for _ in range(num_blocks))
-        self.out = nn.Conv2d(2 * hidden, 2 * channels, 3, padding=1)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
-
-    def forward(self, x):
-        h = self.inp(x)
-        for block in self.blocks:
-            h = block(h)
-        return self.out(F.elu(torch.cat([h, -h], dim=1)))
-
-
 class AffineCoupling(nn.Module):
     """The affine coupling layer, eq. 9 of the paper:
     ``y = b*x + (1-b)*(x*exp(s(b*x)) + t(b*x))``.
 
     ``mask`` is the binary ``b`` (one sample's shape, with a leading 1);
     ``net`` maps ``b*x`` to twice as many channels, read as the raw
-    scale and the translation. With ``scale_form="tanh"`` the scale is
-    ``s = scale * tanh(raw)`` with a learnt per-channel ``scale``: the
-    paper's bounded form, which keeps ``exp(s)`` from exploding early in
-    training. With ``scale_form="sigmoid"`` it is Glow's
-    ``exp(s) = sigmoid(raw + 2)``: a factor in (0, 1), near 0.88 at the
-    start, that can shrink a unit a lot but never stretch it.
+    scale and the translation. The scale is ``s = scale * tanh(raw)``
+    with a learnt per-channel ``scale``: the paper's bounded form, which
+    keeps ``exp(s)`` from exploding early in training.
     """
 
-    SCALE_FORMS = ("tanh", "sigmoid")
-
-    def __init__(self, mask: torch.Tensor, net: nn.Module, scale_form: str = "tanh"):
+    def __init__(self, mask: torch.Tensor, net: nn.Module):
         super().__init__()
-        if scale_form not in self.SCALE_FORMS:
-            raise ValueError(f"scale_form must be one of {self.SCALE_FORMS}, got {scale_form!r}")
-        self.scale_form = scale_form
         if not torch.is_tensor(mask):
             raise ValueError(f"mask must be a tensor, got {type(mask).__name__}")
         if not isinstance(net, nn.Module):
@@ -246,10 +182,7 @@ class AffineCoupling(nn.Module):
         dtype = torch.promote_types(x_kept.dtype, torch.float32)
         raw_s, t = raw.to(dtype).chunk(2, dim=1)
         free = 1 - self.mask.to(dtype)
-        if self.scale_form == "tanh":
-            s = self.scale.to(dtype) * torch.tanh(raw_s) * free
-        else:
-            s = F.logsigmoid(raw_s + 2) * free
+        s = self.scale.to(dtype) * torch.tanh(raw_s) * free
         return s, t * free
 
     def forward(self, x):
@@ -469,23 +402,14 @@ class CouplingStack(_Flow):
         return z
 
 
-NETS = ("resnet", "gated")
-
-
-def _st_net(net, channels, hidden, num_blocks):
-    if net not in NETS:
-        raise ValueError(f"net must be one of {NETS}, got {net!r}")
-    return (ResidualST if net == "resnet" else GatedST)(channels, hidden, num_blocks)
-
-
 class _Scale(nn.Module):
     """One scale of the multi-scale flow: ``checker`` checkerboard couplings (``checker + 1`` at
     the last scale), then (unless last) a squeeze and ``channel`` channel couplings. Each coupling
     is followed by the normalisation layer ``norm``, if any; with ``invconv`` an invertible
     1 x 1 convolution mixes the channels before every coupling that sees more than one."""
 
-    def __init__(self, channels, height, width, hidden, num_blocks, last, norm, net="resnet",
-                 scale_form="tanh", invconv=False, checker=3, channel=3):
+    def __init__(self, channels, height, width, hidden, num_blocks, last, norm,
+                 invconv=False, checker=3, channel=3):
         super().__init__()
         self.last = last
         self.checker = nn.ModuleList()
@@ -494,8 +418,7 @@ class _Scale(nn.Module):
                 self.checker.append(InvConv1x1(channels, seed=len(self.checker)))
             mask = checkerboard_mask(height, width, invert=k % 2 == 1)
             mask = mask.expand(1, channels, height, width).clone()
-            self.checker.append(AffineCoupling(mask, _st_net(net, channels, hidden, num_blocks),
-                                               scale_form))
+            self.checker.append(AffineCoupling(mask, ResidualST(channels, hidden, num_blocks)))
             if norm is not None:
                 self.checker.append(_norm_layer(norm, channels))
         self.channel = nn.ModuleList()
@@ -505,7 +428,7 @@ class _Scale(nn.Module):
                     self.channel.append(InvConv1x1(4 * channels, seed=100 + len(self.channel)))
                 mask = channel_mask(4 * channels, invert=k % 2 == 1)
                 self.channel.append(AffineCoupling(
-                    mask, _st_net(net, 4 * channels, 2 * hidden, num_blocks), scale_form))
+                    mask, ResidualST(4 * channels, 2 * hidden, num_blocks)))
                 if norm is not None:
                     self.channel.append(_norm_layer(norm, 4 * channels))
 
@@ -541,16 +464,13 @@ class RealNVP(_Flow):
     of ``s`` and ``t`` doubles with every squeeze. ``norm`` (``"actnorm"``, ``"batchnorm"`` or
     ``None``) is the normalisation flow layer after every coupling.
 
-    Beyond the paper: ``net`` picks the ``s, t`` networks (``"resnet"``: :class:`ResidualST`,
-    ``"gated"``: :class:`GatedST`), ``scale_form`` the coupling's scale (see
-    :class:`AffineCoupling`), ``invconv=True`` puts an :class:`InvConv1x1` before every coupling
+    The ``s, t`` networks are :class:`ResidualST`. Beyond the paper: ``invconv=True`` puts an :class:`InvConv1x1` before every coupling
     that sees more than one channel, and ``checker`` / ``channel`` set the number of checkerboard
     and channel couplings per scale (the paper's 3 and 3; the last scale has ``checker + 1``).
     """
 
     def __init__(self, shape, num_scales: int = 2, hidden: int = 32, num_blocks: int = 2,
-                 norm: str | None = "actnorm", net: str = "resnet", scale_form: str = "tanh",
-                 invconv: bool = False, checker: int = 3, channel: int = 3):
+                 norm: str | None = "actnorm", invconv: bool = False, checker: int = 3, channel: int = 3):
         super().__init__()
         if not hasattr(shape, "__len__") or len(shape) != 3:
             raise ValueError(f"shape must be (C, H, W), got {shape!r}")
@@ -559,10 +479,6 @@ class RealNVP(_Flow):
         _positive_int("hidden", hidden)
         check_int(num_blocks, "num_blocks", low=0)
         _norm_layer(norm, 1)  # validates norm
-        _st_net(net, 1, 1, 0)  # validates net
-        if scale_form not in AffineCoupling.SCALE_FORMS:
-            raise ValueError(f"scale_form must be one of {AffineCoupling.SCALE_FORMS}, "
-                             f"got {scale_form!r}")
         if not isinstance(invconv, bool):
             raise ValueError(f"invconv must be True or False, got {invconv!r}")
         _positive_int("checker", checker)
@@ -575,7 +491,7 @@ class RealNVP(_Flow):
         self.factored = []  # shapes of z_1, ..., z_L (one sample each)
         for i in range(num_scales):
             last = i == num_scales - 1
-            self.scales.append(_Scale(c, h, w, hidden, num_blocks, last, norm, net, scale_form,
+            self.scales.append(_Scale(c, h, w, hidden, num_blocks, last, norm,
                                       invconv, checker, channel))
             if not last:
                 c, h, w, hidden = 2 * c, h // 2, w // 2, 2 * hidden
@@ -648,11 +564,11 @@ def dequantize(x: torch.Tensor, levels: int = 256, generator=None) -> torch.Tens
 class _ConditionalCoupling(nn.Module):
     """An affine checkerboard coupling of ``v`` whose ``s, t`` also see a condition image."""
 
-    def __init__(self, mask, cond_channels, hidden, num_blocks, net="resnet"):
+    def __init__(self, mask, cond_channels, hidden, num_blocks):
         super().__init__()
         self.register_buffer("mask", mask)
         channels = mask.shape[1]
-        self.net = _st_net(net, channels + cond_channels, hidden, num_blocks)
+        self.net = ResidualST(channels + cond_channels, hidden, num_blocks)
         self.channels = channels
         self.scale = nn.Parameter(torch.ones(1, channels, 1, 1))
 
@@ -670,16 +586,14 @@ class VariationalDequantizer(nn.Module):
     ``q(u | x)`` on ``[0, 1)^D`` in place of the uniform one.
 
     ``u = sigmoid(g(eps; x))`` with ``eps ~ N(0, I)`` and ``g`` ``num_couplings`` checkerboard
-    affine couplings whose ``s, t`` networks (``net``: ``"gated"`` or ``"resnet"``) see the
-    image ``x`` besides the masked noise.
+    affine couplings whose ``s, t`` networks (:class:`ResidualST`) see the image ``x`` besides
+    the masked noise.
     :meth:`forward` returns ``(u, log q(u | x))``; ``(k + u) / levels`` is then the dequantised
     image and ``log p - log q`` the per-image bound of :func:`image_log_prob`.
     """
 
-    def __init__(self, shape, hidden: int = 16, num_blocks: int = 1, num_couplings: int = 2,
-                 net: str = "resnet"):
+    def __init__(self, shape, hidden: int = 16, num_blocks: int = 1, num_couplings: int = 2):
         super().__init__()
-        _st_net(net, 1, 1, 0)  # validates net
         if not hasattr(shape, "__len__") or len(shape) != 3:
             raise ValueError(f"shape must be (C, H, W), got {shape!r}")
         c, h, w = (_positive_int("shape", v) for v in shape)
@@ -689,7 +603,7 @@ class VariationalDequantizer(nn.Module):
         self.shape = (c, h, w)
         self.couplings = nn.ModuleList(
             _ConditionalCoupling(checkerboard_mask(h, w, invert=k % 2 == 1).expand(1, c, h, w)
-                                 .clone(), c, hidden, num_blocks, net)
+                                 .clone(), c, hidden, num_blocks)
             for k in range(num_couplings))
 
     def forward(self, x: torch.Tensor, generator=None):
@@ -782,6 +696,47 @@ class DequantizedFlow(nn.Module):
 
     def log_prob(self, x: torch.Tensor, alpha: float = 0.05, generator=None) -> torch.Tensor:
         return image_log_prob(self.flow, x, alpha, generator, dequantizer=self.dequantizer)
+
+
+class WeightAverage(nn.Module):
+    """Polyak averaging of a model's weights, as Glow and Flow++ evaluate and sample: an
+    exponential moving average ``avg = d * avg + (1 - d) * w`` of every parameter, updated by
+    :meth:`update` after each optimiser step; buffers (ActNorm's flag, batch-norm statistics) are
+    copied. ``d = min(decay, (1 + n) / (10 + n))`` after ``n`` updates, so that the early average
+    does not remember the random start for ``1 / (1 - decay)`` steps; the first update copies.
+
+    ``average`` is a frozen copy of the model (evaluate and sample with it). The class is a
+    module, so that a checkpoint of a module holding both keeps the average with the weights.
+    """
+
+    def __init__(self, model: nn.Module, decay: float = 0.999):
+        super().__init__()
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"model must be an nn.Module, got {type(model).__name__}")
+        self.decay = check_number(decay, "decay", 0.0, 1.0, high_open=True)
+        self.average = copy.deepcopy(model).eval()
+        for p in self.average.parameters():
+            p.requires_grad_(False)
+        self.register_buffer("updates", torch.tensor(0, dtype=torch.long))
+
+    def train(self, mode: bool = True):
+        """The average is always in evaluation mode."""
+        super().train(mode)
+        self.average.eval()
+        return self
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        mine, theirs = list(self.average.parameters()), list(model.parameters())
+        if len(mine) != len(theirs) or any(a.shape != b.shape for a, b in zip(mine, theirs)):
+            raise ValueError("model must have the parameters of the averaged model")
+        n = int(self.updates)
+        d = 0.0 if n == 0 else min(self.decay, (1 + n) / (10 + n))
+        for a, p in zip(mine, theirs):
+            a.lerp_(p.detach(), 1 - d)
+        for a, b in zip(self.average.buffers(), model.buffers()):
+            a.copy_(b)
+        self.updates += 1
 
 
 def images_from_latent(flow: _Flow, z: torch.Tensor, alpha: float = 0.05) -> torch.Tensor:

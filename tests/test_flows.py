@@ -46,15 +46,9 @@ LAYERS = {
     "batchnorm": lambda: randomise(flows.BatchNormFlow(2)),
     "actnorm": lambda: randomise(flows.ActNorm(2)),
     "invconv": lambda: randomise(flows.InvConv1x1(3)),
-    "sigmoid-scale": lambda: randomise(flows.AffineCoupling(
-        flows.checkerboard_mask(4, 4).expand(1, 2, 4, 4).clone(), flows.ResidualST(2, 8, 1),
-        scale_form="sigmoid")),
-    "gated": lambda: randomise(flows.AffineCoupling(flows.channel_mask(2),
-                                                    flows.GatedST(2, 6, 2))),
 }
 SHAPES = {"checkerboard": (2, 4, 4), "channel": (2, 4, 4), "vector": (5,), "batchnorm": (2, 4, 4),
-          "actnorm": (2, 4, 4), "invconv": (3, 4, 4), "sigmoid-scale": (2, 4, 4),
-          "gated": (2, 4, 4)}
+          "actnorm": (2, 4, 4), "invconv": (3, 4, 4)}
 
 
 @pytest.mark.parametrize("name", LAYERS)
@@ -125,10 +119,9 @@ def test_multiscale_model_inverse_and_log_det(norm):
 
 
 def test_glow_style_model_inverse_and_log_det():
-    """Gated s/t networks, sigmoid scales and 1 x 1 convolutions: still exact."""
+    """1 x 1 convolutions and other numbers of couplings per scale: still exact."""
     model = randomise(flows.make_realnvp((1, 4, 4), num_scales=2, hidden=4, num_blocks=1,
-                                         net="gated", scale_form="sigmoid", invconv=True,
-                                         checker=2, channel=4), std=0.2)
+                                         invconv=True, checker=2, channel=4), std=0.2)
     kinds = [type(m).__name__ for m in model.scales[0].channel]
     assert kinds.count("InvConv1x1") == 4 and kinds.count("AffineCoupling") == 4
     assert sum(isinstance(m, flows.AffineCoupling) for m in model.scales[0].checker) == 2
@@ -140,21 +133,9 @@ def test_glow_style_model_inverse_and_log_det():
     torch.testing.assert_close(log_det, expected, rtol=1e-7, atol=1e-7)
 
 
-def test_fresh_gated_coupling_is_identity_and_sigmoid_scale_only_shrinks():
-    mask = flows.checkerboard_mask(4, 4)
-    x = torch.randn(3, 1, 4, 4)
-    y, log_det = flows.AffineCoupling(mask, flows.GatedST(1, 4, 1))(x)
-    assert torch.equal(y, x) and torch.equal(log_det, torch.zeros(3))
-    layer = randomise(flows.AffineCoupling(mask, flows.ResidualST(1, 4, 1), scale_form="sigmoid"),
-                      std=2.0)
-    s, _ = layer._scale_shift(x.double() * mask)
-    assert (s <= 0).all() and (s < 0).any()
-
-
-@pytest.mark.parametrize("net", ["resnet", "gated"])
-def test_variational_dequantizer_density_against_autograd(net):
+def test_variational_dequantizer_density_against_autograd():
     """log q(u | x) = log N(eps) - log|det du/deps|, the Jacobian from autograd."""
-    deq = randomise(flows.VariationalDequantizer((1, 4, 4), hidden=4, num_couplings=3, net=net),
+    deq = randomise(flows.VariationalDequantizer((1, 4, 4), hidden=4, num_couplings=3),
                     std=0.2)
     x = torch.randint(0, 256, (2, 1, 4, 4), generator=torch.Generator().manual_seed(4)).double() / 255
     u, log_q = deq(x, generator=torch.Generator().manual_seed(5))
@@ -336,3 +317,38 @@ def test_bad_arguments():
         flows.make_realnvp((1, 4, 4), norm="layernorm")
     with pytest.raises(ValueError, match="4 x D"):
         flows.manifold_latents(torch.zeros(3, 5))
+
+
+def test_weight_average_is_the_exponential_average_with_its_warm_up():
+    """Against a direct computation of the recursion on the weight history."""
+    model = flows.make_realnvp((2,), num_couplings=1, hidden=3, norm="actnorm")
+    avg = flows.WeightAverage(model, decay=0.6)
+    gen = torch.Generator().manual_seed(0)
+    history = []
+    for _ in range(5):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen))
+            model.layers[1].initialized.fill_(float(len(history)))
+        history.append([p.detach().clone() for p in model.parameters()])
+        avg.update(model)
+    expected = [w.clone() for w in history[0]]  # the first update copies
+    for n, weights in enumerate(history[1:], start=1):
+        d = min(0.6, (1 + n) / (10 + n))
+        expected = [d * e + (1 - d) * w for e, w in zip(expected, weights)]
+    for e, a in zip(expected, avg.average.parameters()):
+        torch.testing.assert_close(a, e)
+        assert not a.requires_grad
+    assert avg.average.layers[1].initialized.item() == 4.0  # buffers are copied
+    assert int(avg.updates) == 5
+    assert not avg.train().average.training
+    state = {k for k in torch.nn.ModuleDict({"m": model, "a": avg}).state_dict()}
+    assert "a.updates" in state and any(k.startswith("a.average.") for k in state)
+
+
+def test_weight_average_rejects_another_model():
+    avg = flows.WeightAverage(flows.make_realnvp((2,), num_couplings=1, hidden=3))
+    with pytest.raises(ValueError, match="parameters"):
+        avg.update(flows.make_realnvp((2,), num_couplings=1, hidden=4))
+    with pytest.raises(ValueError, match="decay"):
+        flows.WeightAverage(torch.nn.Linear(2, 2), decay=1.0)
