@@ -189,18 +189,6 @@ def test_rotation_net_has_two_heads():
 
 # --------------------------------------------------------------------------- EMA, losses
 
-def test_model_ema_is_the_exponential_average():
-    model = torch.nn.Linear(2, 1)
-    ema = ssl.ModelEMA(model, decay=0.9)
-    before = model.weight.detach().clone()
-    with torch.no_grad():
-        model.weight.add_(1.0)
-    ema.update(model)
-    assert torch.allclose(ema.module.weight, 0.9 * before + 0.1 * (before + 1))
-    with pytest.raises(ValueError, match="decay"):
-        ssl.ModelEMA(model, decay=1.5)
-
-
 def test_squared_error_against_a_loop_over_rows_and_classes():
     logits = torch.randn(5, 3, dtype=torch.float64)
     targets = torch.softmax(torch.randn(5, 3, dtype=torch.float64), 1).float()
