@@ -148,6 +148,8 @@ def main(argv=None) -> int:
               f" -> T4 {r['t4_minutes']:8.1f} min, A100 {r['a100_minutes']:7.1f} min"
               f"  (cpu {r['cpu_steps_per_s']:.3f} steps/s at batch {r['cpu_batch']}; "
               f"{time.perf_counter() - start:.0f} s)")
+    if args.chapters and args.out.exists():  # the other chapters keep their estimates
+        records = {**json.loads(args.out.read_text(encoding="utf-8"))["chapters"], **records}
     payload = {"utilisation": UTILISATION, "step_overhead_s": STEP_OVERHEAD_S, "gpus": GPUS,
                "made_by": "benchmarks/full_profile_estimate.py", "chapters": records}
     args.out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
