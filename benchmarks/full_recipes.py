@@ -348,7 +348,7 @@ def _ch6_train(model, d, budget, *, batch_size=None, checkpoint=None, evaluate=F
     optimizer = _ch6_optimizer(model)
     epochs = CH6["epochs"]
     # the chapter's weight average, updated after every step and checkpointed with the model
-    averaged = flows.WeightAverage(model, CH6["ema_decay"])
+    averaged = train.WeightAverage(model, CH6["ema_decay"])
     optimizer.register_step_post_hook(lambda *_: averaged.update(model))
     trained = torch.nn.ModuleDict(dict(model=model, average=averaged))
     loss = _ch6_loss()
@@ -498,7 +498,7 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
                   "flows.make_realnvp(tuple(x_train.shape[1:]), num_scales=2, "
                   "hidden=recipe[\"hidden\"], num_blocks=recipe[\"blocks\"], "
                   "invconv=recipe[\"invconv\"], norm=recipe[\"norm\"])",
-                  "averaged = flows.WeightAverage(model, EMA_DECAY)",
+                  "averaged = train.WeightAverage(model, EMA_DECAY)",
                   "optimizer.register_step_post_hook(lambda *_: averaged.update(model))",
                   "flows.VariationalDequantizer(tuple(x_train.shape[1:]))",
                   "flows.DequantizedFlow(flow, dequantizer)",

@@ -10,7 +10,6 @@ float64 for float64 inputs) even when the scale/translation networks run in mixe
 """
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
@@ -696,47 +695,6 @@ class DequantizedFlow(nn.Module):
 
     def log_prob(self, x: torch.Tensor, alpha: float = 0.05, generator=None) -> torch.Tensor:
         return image_log_prob(self.flow, x, alpha, generator, dequantizer=self.dequantizer)
-
-
-class WeightAverage(nn.Module):
-    """Polyak averaging of a model's weights, as Glow and Flow++ evaluate and sample: an
-    exponential moving average ``avg = d * avg + (1 - d) * w`` of every parameter, updated by
-    :meth:`update` after each optimiser step; buffers (ActNorm's flag, batch-norm statistics) are
-    copied. ``d = min(decay, (1 + n) / (10 + n))`` after ``n`` updates, so that the early average
-    does not remember the random start for ``1 / (1 - decay)`` steps; the first update copies.
-
-    ``average`` is a frozen copy of the model (evaluate and sample with it). The class is a
-    module, so that a checkpoint of a module holding both keeps the average with the weights.
-    """
-
-    def __init__(self, model: nn.Module, decay: float = 0.999):
-        super().__init__()
-        if not isinstance(model, nn.Module):
-            raise ValueError(f"model must be an nn.Module, got {type(model).__name__}")
-        self.decay = check_number(decay, "decay", 0.0, 1.0, high_open=True)
-        self.average = copy.deepcopy(model).eval()
-        for p in self.average.parameters():
-            p.requires_grad_(False)
-        self.register_buffer("updates", torch.tensor(0, dtype=torch.long))
-
-    def train(self, mode: bool = True):
-        """The average is always in evaluation mode."""
-        super().train(mode)
-        self.average.eval()
-        return self
-
-    @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
-        mine, theirs = list(self.average.parameters()), list(model.parameters())
-        if len(mine) != len(theirs) or any(a.shape != b.shape for a, b in zip(mine, theirs)):
-            raise ValueError("model must have the parameters of the averaged model")
-        n = int(self.updates)
-        d = 0.0 if n == 0 else min(self.decay, (1 + n) / (10 + n))
-        for a, p in zip(mine, theirs):
-            a.lerp_(p.detach(), 1 - d)
-        for a, b in zip(self.average.buffers(), model.buffers()):
-            a.copy_(b)
-        self.updates += 1
 
 
 def images_from_latent(flow: _Flow, z: torch.Tensor, alpha: float = 0.05) -> torch.Tensor:

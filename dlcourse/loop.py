@@ -3,10 +3,12 @@
 :func:`run_steps` carries what ``train.fit``, ``iic.train`` and ``ssl.fit_ssl`` share: resume
 from a checkpoint, periodic atomic checkpoints that record the settings and the step they were
 made at, a callback at report points, a stop at the first non-finite loss, and a progress bar.
-:func:`precision_for` is the one place that decides mixed precision.
+:func:`precision_for` is the one place that decides mixed precision; :class:`WeightAverage` the one
+moving average of a model's weights.
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import pickle
@@ -18,6 +20,8 @@ from typing import Callable, NamedTuple
 
 import torch
 from tqdm.auto import tqdm
+
+from .checks import check_bool, check_number
 
 CHECKPOINT_FORMAT = 2
 # optimiser hyper-parameters worth recording (not torch-version flags such as ``foreach``)
@@ -86,6 +90,50 @@ def precision_for(device, enabled: bool | None = None) -> Precision:
 
 
 # --------------------------------------------------------------------------- checkpoints
+
+class WeightAverage(torch.nn.Module):
+    """Polyak averaging of a model's weights, used for evaluation (the mean teacher of
+    ``ssl.fit_ssl``; Glow and Flow++ evaluate and sample with it): an exponential moving average
+    ``avg = d * avg + (1 - d) * w`` of every parameter, updated by :meth:`update` after each
+    optimiser step; buffers (batch-norm statistics, ActNorm's flag) are copied. With ``warmup``
+    the decay is ``d = min(decay, (1 + n) / (10 + n))`` after ``n`` updates, so that the early
+    average does not remember the random start for ``1 / (1 - decay)`` steps, and the first
+    update copies; without it ``d = decay`` from the start (the semi-supervised papers' EMA).
+
+    ``average`` is a frozen copy of the model (evaluate and sample with it). The class is a
+    module, so that a checkpoint of a module holding both keeps the average with the weights.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float = 0.999, warmup: bool = True):
+        super().__init__()
+        if not isinstance(model, torch.nn.Module):
+            raise ValueError(f"model must be an nn.Module, got {type(model).__name__}")
+        self.decay = check_number(decay, "decay", 0.0, 1.0, high_open=True)
+        self.warmup = check_bool(warmup, "warmup")
+        self.average = copy.deepcopy(model).eval()
+        for p in self.average.parameters():
+            p.requires_grad_(False)
+        self.register_buffer("updates", torch.tensor(0, dtype=torch.long))
+
+    def train(self, mode: bool = True):
+        """The average is always in evaluation mode."""
+        super().train(mode)
+        self.average.eval()
+        return self
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        mine, theirs = list(self.average.parameters()), list(model.parameters())
+        if len(mine) != len(theirs) or any(a.shape != b.shape for a, b in zip(mine, theirs)):
+            raise ValueError("model must have the parameters of the averaged model")
+        n = int(self.updates)
+        d = self.decay if not self.warmup else 0.0 if n == 0 else min(self.decay, (1 + n) / (10 + n))
+        for a, p in zip(mine, theirs):
+            a.lerp_(p.detach(), 1 - d)
+        for a, b in zip(self.average.buffers(), model.buffers()):
+            a.copy_(b)
+        self.updates += 1
+
 
 def save_checkpoint(path, state: dict) -> None:
     """Write ``state`` to ``path`` atomically: a temporary file in the same folder, then rename."""

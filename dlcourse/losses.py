@@ -5,12 +5,15 @@
   covered by ``n`` samples, which grows like ``n`` for few samples and saturates at ``1 / (1 - beta)``.
 * :func:`class_balanced_weights` — per-class weights proportional to ``1 / E_n``;
   :func:`inverse_frequency_weights` is the ``beta = 1`` end of the same family.
-* :func:`class_balanced_loss` — softmax cross-entropy, softmax focal or sigmoid cross-entropy,
-  each weighted per class by the class-balanced weights.
+* :func:`class_balanced_loss` — softmax cross-entropy, softmax focal, sigmoid cross-entropy or
+  sigmoid focal (the Class-Balanced paper's CB focal loss), each weighted per class by the
+  class-balanced weights.
 
 Weighted losses with ``reduction="mean"`` are normalised by the sum of the weights in the batch, as
 ``torch.nn.functional.cross_entropy`` does: the loss keeps the scale of the unweighted one, so the same
-learning rate works, and only the ratios between the class weights matter.
+learning rate works, and only the ratios between the class weights matter. The Class-Balanced paper's
+released code divides by the batch size instead; :func:`class_balanced_loss` offers both
+(``normalise="weights"`` or ``"batch"``).
 """
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ import torch.nn.functional as F
 from .checks import check_number
 
 REDUCTIONS = ("mean", "sum", "none")
-LOSS_TYPES = ("softmax", "focal", "sigmoid")
+LOSS_TYPES = ("softmax", "focal", "sigmoid", "sigmoid focal")
+NORMALISATIONS = ("weights", "batch")
 
 
 def _beta(beta) -> float:
@@ -190,31 +194,51 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0, w
 
 def class_balanced_loss(logits: torch.Tensor, target: torch.Tensor, counts, beta,
                         loss_type: str = "softmax", gamma: float = 2.0,
-                        reduction: str = "mean") -> torch.Tensor:
+                        reduction: str = "mean", normalise: str = "weights") -> torch.Tensor:
     """Class-balanced loss of Cui et al. (2019): a loss weighted per class by ``1 / E_{n_c}``.
 
     ``counts[c]`` is the number of training samples of class ``c`` and ``beta`` in [0, 1] sets the
     effective numbers (see :func:`class_balanced_weights`). ``loss_type`` picks the loss that is
-    weighted: ``"softmax"`` (cross-entropy), ``"focal"`` (softmax focal loss with ``gamma``) or
-    ``"sigmoid"`` (one binary cross-entropy per class against the one-hot target, summed over the
-    classes, every term weighted by the weight of the sample's true class). ``reduction="mean"``
-    divides by the summed weights of the batch's targets.
+    weighted, every term by the weight of the sample's true class:
+
+    * ``"softmax"``: cross-entropy; ``"focal"``: the softmax focal loss with ``gamma`` (the kind the
+      source article's "CB focal" rows use);
+    * ``"sigmoid"``: one binary cross-entropy per class against the one-hot target, summed over the
+      classes; ``"sigmoid focal"``: each of those binary terms times ``(1 - p_t)^gamma``, with
+      ``p_t`` the sigmoid probability of the term's own target (1 for the true class, 0 for the
+      others) — the paper's CB focal loss (its eq. 6 and released ``focal_loss``).
+
+    ``reduction="mean"`` divides the summed loss by the summed weights of the batch's targets
+    (``normalise="weights"``, PyTorch's convention) or by the number of samples
+    (``normalise="batch"``, the paper's code); ``"sum"`` and ``"none"`` ignore ``normalise``.
     """
     if loss_type not in LOSS_TYPES:
         raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {loss_type!r}")
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if normalise not in NORMALISATIONS:
+        raise ValueError(f"normalise must be one of {NORMALISATIONS}, got {normalise!r}")
+    gamma = _gamma(gamma)
     num_classes = _check_logits_target(logits, target)
     n = _counts(counts)
     if n.shape != (num_classes,):
         raise ValueError(f"counts must have one entry per class, shape ({num_classes},), "
                          f"got {tuple(n.shape)}")
     weights = class_balanced_weights(n, beta).to(device=logits.device, dtype=logits.dtype)
-    if loss_type == "softmax":
-        return focal_loss(logits, target, gamma=0.0, weight=weights, reduction=reduction)
-    if loss_type == "focal":
-        return focal_loss(logits, target, gamma=gamma, weight=weights, reduction=reduction)
+    by_batch = reduction == "mean" and normalise == "batch"
+    if loss_type in ("softmax", "focal"):
+        focal_gamma = gamma if loss_type == "focal" else 0.0
+        if by_batch:
+            return focal_loss(logits, target, focal_gamma, weights, "sum") / len(target)
+        return focal_loss(logits, target, focal_gamma, weights, reduction)
     one_hot = F.one_hot(target, num_classes).to(logits.dtype)
     per_class = F.binary_cross_entropy_with_logits(logits, one_hot, reduction="none")
+    if loss_type == "sigmoid focal" and gamma > 0:
+        # log(1 - p_t) is logsigmoid(-z) for a target of 1 and logsigmoid(z) for 0: finite for any z
+        sign = (1 - 2 * one_hot).to(per_class.dtype)
+        per_class = torch.exp(gamma * F.logsigmoid(sign * logits.to(per_class.dtype))) * per_class
     sample_weight = weights.to(per_class.dtype)[target]
-    return _reduce(sample_weight * per_class.sum(dim=1), sample_weight, reduction)
+    per_sample = sample_weight * per_class.sum(dim=1)
+    if by_batch:
+        return per_sample.sum() / len(target)
+    return _reduce(per_sample, sample_weight, reduction)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 PACKAGE = "dlcourse"
 ROOT = Path(__file__).resolve().parent
+# package data a module reads: part of that module's fingerprint (config prints the GPU estimate)
+DATA_FILES = {"config": ("full_profile.json",)}
 
 
 def module_names() -> list[str]:
@@ -70,10 +72,15 @@ def dependencies(modules) -> list[str]:
 def code_hash(modules=None) -> str:
     """SHA-256 of the source files of ``modules`` and their dependencies (all modules if None).
 
-    Only file names and bytes enter the hash: it is reproducible from a checkout of a commit.
+    Only file names and bytes enter the hash: it is reproducible from a checkout of a commit. A
+    module's data files (``DATA_FILES``, where present) follow its source, so a result printed from
+    them is as stale as one computed by the code.
     """
     names = module_names() if modules is None else dependencies(modules)
     digest = hashlib.sha256()
     for name in names:
         digest.update(f"{PACKAGE}/{name}.py".encode() + b"\0" + (ROOT / f"{name}.py").read_bytes())
+        for file in DATA_FILES.get(name, ()):
+            if (ROOT / file).exists():  # older commits predate the file
+                digest.update(f"{PACKAGE}/{file}".encode() + b"\0" + (ROOT / file).read_bytes())
     return digest.hexdigest()

@@ -9,7 +9,6 @@ CTAugment, lives in :mod:`dlcourse.ctaugment`.
 """
 from __future__ import annotations
 
-import copy
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +18,7 @@ from . import augment
 from .checks import (check_bool, check_images, check_int, check_labels, check_number,
                      check_positive_int, check_probabilities, check_tensor)
 from .ctaugment import CTAugment
-from .loop import cumulative_seconds, describe, precision_for, run_steps
+from .loop import WeightAverage, cumulative_seconds, describe, precision_for, run_steps
 
 
 # --------------------------------------------------------------------------- the pieces
@@ -185,31 +184,6 @@ class RotationNet(nn.Module):
         return (self.head(h), self.rotation_head(h)) if rotation else self.head(h)
 
 
-class ModelEMA:
-    """An exponential moving average of a model's weights, used for evaluation.
-
-    After each optimiser step ``update(model)`` sets ``ema = decay * ema + (1 - decay) * w``
-    for every parameter and copies the buffers (batch-norm statistics). The averaged model is
-    smoother than the last iterate and usually a little more accurate.
-    """
-
-    def __init__(self, model: nn.Module, decay: float = 0.999):
-        decay = check_number(decay, "decay", 0.0, 1.0, high_open=True)
-        if not isinstance(model, nn.Module):
-            raise ValueError(f"model must be an nn.Module, got {type(model).__name__}")
-        self.decay = decay
-        self.module = copy.deepcopy(model).eval()
-        for p in self.module.parameters():
-            p.requires_grad_(False)
-
-    @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
-        for ema, p in zip(self.module.parameters(), model.parameters()):
-            ema.lerp_(p.detach(), 1 - self.decay)
-        for ema, b in zip(self.module.buffers(), model.buffers()):
-            ema.copy_(b)
-
-
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean over rows of ``H(targets, softmax(logits)) = -sum_k t_k log p_k``."""
     check_tensor(logits, "logits", floating=True)
@@ -218,6 +192,19 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
         raise ValueError(f"logits and targets must share a shape, got {tuple(logits.shape)} "
                          f"and {tuple(targets.shape)}")
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(1).mean()
+
+
+def squared_error(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """MixMatch's unlabelled loss: ``(softmax(logits) - targets)^2``, averaged over rows and classes.
+
+    Bounded, unlike cross-entropy, so a wrong guessed label costs at most 2 / C per image.
+    """
+    check_tensor(logits, "logits", floating=True)
+    check_probabilities(targets, "targets")
+    if logits.shape != targets.shape:
+        raise ValueError(f"logits and targets must share a shape, got {tuple(logits.shape)} "
+                         f"and {tuple(targets.shape)}")
+    return ((torch.softmax(logits.float(), dim=1) - targets) ** 2).mean()
 
 
 def rampup(step: int, warmup: int) -> float:
@@ -327,7 +314,7 @@ class MixMatch:
                                     y_all[order], self.alpha)
         logits = model(mixed_x).float()
         loss_x = soft_cross_entropy(logits[:b], mixed_y[:b])
-        loss_u = ((torch.softmax(logits[b:], 1) - mixed_y[b:]) ** 2).mean()
+        loss_u = squared_error(logits[b:], mixed_y[b:])
         weight = self.lambda_u * rampup(step, self.warmup)
         return loss_x + weight * loss_u, {"labelled": loss_x.detach(),
                                           "unlabelled": loss_u.detach()}
@@ -454,7 +441,7 @@ class ReMixMatch:
         if self.unlabelled_loss == "cross-entropy":  # term 2
             loss_u = soft_cross_entropy(logits[b:m], mixed_y[b:])
         else:  # MixMatch's squared error, averaged over classes too
-            loss_u = ((torch.softmax(logits[b:m], 1) - mixed_y[b:]) ** 2).mean()
+            loss_u = squared_error(logits[b:m], mixed_y[b:])
         loss_u1 = soft_cross_entropy(logits[m:m + n_u], q)  # term 3
         ramp = rampup(step, self.warmup)
         unlabelled = self.lambda_u * loss_u + self.lambda_u1 * loss_u1
@@ -495,7 +482,7 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
 
     Every step draws ``batch_size`` labelled and ``unlabeled_batch_size`` (default the same)
     unlabelled images at random from tensors that already live on the device. Every
-    ``eval_every`` steps (and at the end) ``evaluate(ema.module)`` may return a dict of numbers
+    ``eval_every`` steps (and at the end) ``evaluate(ema.average)`` may return a dict of numbers
     (e.g. test accuracy), stored in ``history`` with the mean loss terms and, for ReMixMatch,
     the running average ``p~(y)`` of distribution alignment. The steps run in
     :func:`dlcourse.loop.run_steps`, which stops at a NaN loss. With ``checkpoint`` set, the
@@ -518,7 +505,7 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
     precision = precision_for(device, amp)
     generator = torch.Generator(device=device).manual_seed(seed)
     torch.manual_seed(seed)  # MixUp's Beta draws and the shuffles use the global generator
-    ema = ModelEMA(model, ema_decay)
+    ema = WeightAverage(model, ema_decay, warmup=False)
     recorded = {"loop": "fit_ssl", "method": type(method).__name__,
                 "method_settings": _method_settings(method), "labeled": len(x_l),
                 "unlabeled": len(unlabeled), "batch_size": batch_size, "unlabeled_batch_size": ub,
@@ -543,13 +530,13 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
         if hasattr(method, "da"):
             extra["p_tilde"] = method.da.running.tolist()
         if evaluate is not None:
-            extra.update(evaluate(ema.module) or {})
+            extra.update(evaluate(ema.average) or {})
         return extra
 
     history = run_steps(step, steps=steps, checkpoint=checkpoint, settings=recorded,
                         every=eval_every, checkpoint_every=checkpoint_every, callback=report,
                         device=device, desc=desc or method.name,
-                        state={"model": model, "ema": ema.module, "optimizer": optimizer,
+                        state={"model": model, "ema": ema.average, "optimizer": optimizer,
                                "scaler": precision.scaler, "method": method,
                                "generator": generator})
     model.eval()

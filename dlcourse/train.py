@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 import torch
 
 from .loop import (  # noqa: F401  (re-exported: chapters and tests use train.*)
-    CheckpointError, TrainingDiverged, describe, load_checkpoint, precision_for,
+    CheckpointError, TrainingDiverged, WeightAverage, describe, load_checkpoint, precision_for,
     progress_disabled, run_steps, save_checkpoint)
 
 

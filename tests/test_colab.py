@@ -27,10 +27,14 @@ import colab_launch  # noqa: E402
 
 
 def independent_code_hash(package_dir: Path) -> str:
-    """The documented definition: SHA-256 over 'dlcourse/<name>.py' NUL bytes, files sorted by name."""
+    """The documented definition: SHA-256 over 'dlcourse/<name>.py' NUL bytes, files sorted by name,
+    config.py followed by the data file it reads (if present), 'dlcourse/full_profile.json' NUL bytes."""
     digest = hashlib.sha256()
     for path in sorted(Path(package_dir).glob("*.py"), key=lambda p: p.stem):
         digest.update(f"dlcourse/{path.name}".encode() + b"\0" + path.read_bytes())
+        data = Path(package_dir) / "full_profile.json"
+        if path.stem == "config" and data.exists():
+            digest.update(b"dlcourse/full_profile.json\0" + data.read_bytes())
     return digest.hexdigest()
 
 
@@ -85,7 +89,7 @@ def test_commit_for_hash_finds_a_commit_with_that_code():
     with __import__("tempfile").TemporaryDirectory() as tmp:
         head_hash = independent_code_hash(colab.export_commit("HEAD", Path(tmp)) / "dlcourse")
     commit = colab.commit_for_hash(head_hash)
-    with __import__("tempfile").TemporaryDirectory() as tmp:  # the same code (data files may differ)
+    with __import__("tempfile").TemporaryDirectory() as tmp:  # the same code and data
         assert independent_code_hash(colab.export_commit(commit, Path(tmp)) / "dlcourse") == head_hash
     assert colab.commit_for_hash("0" * 64) is None
 

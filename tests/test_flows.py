@@ -319,36 +319,3 @@ def test_bad_arguments():
         flows.manifold_latents(torch.zeros(3, 5))
 
 
-def test_weight_average_is_the_exponential_average_with_its_warm_up():
-    """Against a direct computation of the recursion on the weight history."""
-    model = flows.make_realnvp((2,), num_couplings=1, hidden=3, norm="actnorm")
-    avg = flows.WeightAverage(model, decay=0.6)
-    gen = torch.Generator().manual_seed(0)
-    history = []
-    for _ in range(5):
-        with torch.no_grad():
-            for p in model.parameters():
-                p.copy_(torch.randn(p.shape, generator=gen))
-            model.layers[1].initialized.fill_(float(len(history)))
-        history.append([p.detach().clone() for p in model.parameters()])
-        avg.update(model)
-    expected = [w.clone() for w in history[0]]  # the first update copies
-    for n, weights in enumerate(history[1:], start=1):
-        d = min(0.6, (1 + n) / (10 + n))
-        expected = [d * e + (1 - d) * w for e, w in zip(expected, weights)]
-    for e, a in zip(expected, avg.average.parameters()):
-        torch.testing.assert_close(a, e)
-        assert not a.requires_grad
-    assert avg.average.layers[1].initialized.item() == 4.0  # buffers are copied
-    assert int(avg.updates) == 5
-    assert not avg.train().average.training
-    state = {k for k in torch.nn.ModuleDict({"m": model, "a": avg}).state_dict()}
-    assert "a.updates" in state and any(k.startswith("a.average.") for k in state)
-
-
-def test_weight_average_rejects_another_model():
-    avg = flows.WeightAverage(flows.make_realnvp((2,), num_couplings=1, hidden=3))
-    with pytest.raises(ValueError, match="parameters"):
-        avg.update(flows.make_realnvp((2,), num_couplings=1, hidden=4))
-    with pytest.raises(ValueError, match="decay"):
-        flows.WeightAverage(torch.nn.Linear(2, 2), decay=1.0)

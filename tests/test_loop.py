@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse import iic, models, ssl, train
+from dlcourse import flows, iic, models, ssl, train
 from dlcourse.loop import CheckpointError, TrainingDiverged, load_checkpoint, run_steps
 
 
@@ -235,3 +235,53 @@ def test_fit_ssl_stops_on_nan_data(tmp_path):
     with pytest.raises(TrainingDiverged, match="step 1 "):
         _ssl(tmp_path / "ssl.pt", 4, x_l=x_l)
     assert not (tmp_path / "ssl.pt").exists()
+
+
+# --------------------------------------------------------------------------- weight average
+
+def test_weight_average_is_the_exponential_average_with_its_warm_up():
+    """Against a direct computation of the recursion on the weight history."""
+    model = flows.make_realnvp((2,), num_couplings=1, hidden=3, norm="actnorm")
+    avg = train.WeightAverage(model, decay=0.6)
+    gen = torch.Generator().manual_seed(0)
+    history = []
+    for _ in range(5):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen))
+            model.layers[1].initialized.fill_(float(len(history)))
+        history.append([p.detach().clone() for p in model.parameters()])
+        avg.update(model)
+    expected = [w.clone() for w in history[0]]  # the first update copies
+    for n, weights in enumerate(history[1:], start=1):
+        d = min(0.6, (1 + n) / (10 + n))
+        expected = [d * e + (1 - d) * w for e, w in zip(expected, weights)]
+    for e, a in zip(expected, avg.average.parameters()):
+        torch.testing.assert_close(a, e)
+        assert not a.requires_grad
+    assert avg.average.layers[1].initialized.item() == 4.0  # buffers are copied
+    assert int(avg.updates) == 5
+    assert not avg.train().average.training
+    state = {k for k in torch.nn.ModuleDict({"m": model, "a": avg}).state_dict()}
+    assert "a.updates" in state and any(k.startswith("a.average.") for k in state)
+
+
+def test_weight_average_rejects_another_model():
+    avg = train.WeightAverage(flows.make_realnvp((2,), num_couplings=1, hidden=3))
+    with pytest.raises(ValueError, match="parameters"):
+        avg.update(flows.make_realnvp((2,), num_couplings=1, hidden=4))
+    with pytest.raises(ValueError, match="decay"):
+        train.WeightAverage(torch.nn.Linear(2, 2), decay=1.0)
+
+
+def test_weight_average_without_warm_up_is_the_plain_exponential_average():
+    """The semi-supervised papers' EMA (``ssl.fit_ssl``): d = decay from the first update."""
+    model = torch.nn.Linear(2, 1)
+    ema = train.WeightAverage(model, decay=0.9, warmup=False)
+    before = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    ema.update(model)
+    assert torch.allclose(ema.average.weight, 0.9 * before + 0.1 * (before + 1))
+    with pytest.raises(ValueError, match="warmup"):
+        train.WeightAverage(model, warmup="no")

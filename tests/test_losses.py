@@ -339,6 +339,66 @@ def test_class_balanced_sigmoid_matches_the_formula(reduction):
     assert torch.allclose(got, expected, rtol=1e-10)
 
 
+def _reference_sigmoid_focal(logits, target, gamma, weights):
+    """Per-sample CB sigmoid focal loss written with probabilities: sum over the classes of
+    -(1 - p_t)^gamma log p_t, p_t = sigmoid(z) for the true class and 1 - sigmoid(z) for the rest."""
+    y = torch.zeros_like(logits)
+    y[torch.arange(len(target)), target] = 1
+    p = 1 / (1 + torch.exp(-logits))
+    p_t = y * p + (1 - y) * (1 - p)
+    return weights[target] * (-(1 - p_t) ** gamma * p_t.log()).sum(1)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+@pytest.mark.parametrize("reduction,normalise", [("none", "weights"), ("sum", "weights"),
+                                                 ("mean", "weights"), ("mean", "batch")])
+def test_sigmoid_focal_matches_the_probability_form(gamma, reduction, normalise):
+    logits, target = _batch(dtype=torch.float64)
+    w = class_balanced_weights(SEED_COUNTS, 0.999).double()
+    per_sample = _reference_sigmoid_focal(logits, target, gamma, w)
+    expected = {"none": per_sample, "sum": per_sample.sum()}.get(
+        reduction, per_sample.sum() / (w[target].sum() if normalise == "weights" else len(target)))
+    got = class_balanced_loss(logits, target, SEED_COUNTS, 0.999, "sigmoid focal", gamma=gamma,
+                              reduction=reduction, normalise=normalise)
+    assert torch.allclose(got, expected, rtol=1e-10)
+
+
+def test_sigmoid_focal_matches_the_papers_modulator():
+    """The released code's form: modulator exp(-gamma y z - gamma log(1 + exp(-z))) times the
+    binary cross-entropy, weighted by the true class's weight, summed and divided by the batch."""
+    logits, target = _batch(dtype=torch.float64)
+    gamma, w = 2.0, class_balanced_weights(SEED_COUNTS, 0.9999).double()
+    y = F.one_hot(target, 10).double()
+    bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+    modulator = torch.exp(-gamma * y * logits - gamma * torch.log1p(torch.exp(-logits)))
+    expected = (w[target][:, None] * modulator * bce).sum() / y.sum()
+    got = class_balanced_loss(logits, target, SEED_COUNTS, 0.9999, "sigmoid focal", gamma=gamma,
+                              normalise="batch")
+    assert torch.allclose(got, expected, rtol=1e-10)
+
+
+def test_sigmoid_focal_at_gamma_zero_is_the_sigmoid_loss_and_finite_at_extreme_logits():
+    logits, target = _batch(dtype=torch.float64)
+    assert torch.equal(class_balanced_loss(logits, target, SEED_COUNTS, 0.99, "sigmoid focal", gamma=0.0),
+                       class_balanced_loss(logits, target, SEED_COUNTS, 0.99, "sigmoid"))
+    extreme = (200 * torch.randn(8, 10, dtype=torch.float64)).requires_grad_()
+    value = class_balanced_loss(extreme, target[:8], SEED_COUNTS, 0.99, "sigmoid focal", gamma=0.5)
+    value.backward()
+    assert torch.isfinite(value) and torch.isfinite(extreme.grad).all()
+
+
+@pytest.mark.parametrize("loss_type", ["softmax", "focal"])
+def test_batch_normalisation_divides_the_sum_by_the_batch_size(loss_type):
+    logits, target = _batch(dtype=torch.float64)
+    w = class_balanced_weights(SEED_COUNTS, 0.999).double()
+    gamma = 1.5 if loss_type == "focal" else 0.0
+    total = (w[target] * -(1 - F.softmax(logits, 1)[torch.arange(64), target]) ** gamma
+             * F.log_softmax(logits, 1)[torch.arange(64), target]).sum()
+    got = class_balanced_loss(logits, target, SEED_COUNTS, 0.999, loss_type, gamma=1.5,
+                              normalise="batch")
+    assert torch.allclose(got, total / len(target), rtol=1e-10)
+
+
 def test_class_balanced_mean_has_the_scale_of_cross_entropy():
     """Weighted mean: multiplying every weight by a constant changes nothing."""
     logits, target = _batch()
@@ -363,6 +423,8 @@ def test_class_balanced_rejects_bad_arguments():
         class_balanced_loss(logits, target, [5, 5, 5], 0.9, loss_type="focal", gamma=-1)
     with pytest.raises(ValueError, match="reduction"):
         class_balanced_loss(logits, target, [5, 5, 5], 0.9, reduction="max")
+    with pytest.raises(ValueError, match="normalise"):
+        class_balanced_loss(logits, target, [5, 5, 5], 0.9, normalise="n")
 
 
 def test_losses_follow_the_device_and_dtype_of_the_logits():

@@ -51,6 +51,23 @@ def test_changing_library_code_misses(tmp_path, monkeypatch):
     assert runs.run_key(SETTINGS, ["info"]) == runs.run_key(SETTINGS, ["info"])
 
 
+def test_changing_a_data_file_changes_the_fingerprint_of_its_readers(tmp_path, monkeypatch):
+    """full_profile.json belongs to config: editing it moves config's hash, not that of a module
+    which does not import config."""
+    copy = tmp_path / "pkg"
+    shutil.copytree(sources.ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(sources, "ROOT", copy)
+    readers = [m for m in sources.module_names() if "config" in sources.dependencies([m])]
+    others = [m for m in sources.module_names() if m not in readers]
+    assert "config" in readers and others
+    before = {m: sources.code_hash([m]) for m in sources.module_names()}
+    data = copy / "full_profile.json"
+    data.write_text(data.read_text() + "\n")
+    after = {m: sources.code_hash([m]) for m in sources.module_names()}
+    assert all(after[m] != before[m] for m in readers)
+    assert all(after[m] == before[m] for m in others)
+
+
 def test_changing_the_hash_misses(tmp_path, monkeypatch):
     a = runs.run_dir("03_test", SETTINGS, ["train"], root=tmp_path)
     monkeypatch.setattr(sources, "code_hash", lambda modules=None: "0" * 64)

@@ -189,16 +189,17 @@ def test_rotation_net_has_two_heads():
 
 # --------------------------------------------------------------------------- EMA, losses
 
-def test_model_ema_is_the_exponential_average():
-    model = torch.nn.Linear(2, 1)
-    ema = ssl.ModelEMA(model, decay=0.9)
-    before = model.weight.detach().clone()
-    with torch.no_grad():
-        model.weight.add_(1.0)
-    ema.update(model)
-    assert torch.allclose(ema.module.weight, 0.9 * before + 0.1 * (before + 1))
-    with pytest.raises(ValueError, match="decay"):
-        ssl.ModelEMA(model, decay=1.5)
+def test_squared_error_against_a_loop_over_rows_and_classes():
+    logits = torch.randn(5, 3, dtype=torch.float64)
+    targets = torch.softmax(torch.randn(5, 3, dtype=torch.float64), 1).float()
+    total = 0.0
+    for i in range(5):
+        p = [math.exp(v) for v in logits[i].tolist()]
+        for k in range(3):
+            total += (p[k] / sum(p) - targets[i, k].item()) ** 2
+    assert ssl.squared_error(logits.float(), targets).item() == pytest.approx(total / 15, rel=1e-5)
+    with pytest.raises(ValueError, match="share a shape"):
+        ssl.squared_error(logits.float(), torch.zeros(5, 4))
 
 
 def test_soft_cross_entropy_equals_cross_entropy_on_one_hot_targets():
