@@ -1,16 +1,19 @@
 """Invariant Information Clustering (IIC): training on pairs of views, and its evaluation.
 
 The objective itself is :func:`dlcourse.info.iic_loss`; the network is
-:class:`dlcourse.models.IICNet`; the views come from :mod:`dlcourse.augment`. This module
-ties them together: :func:`paired_views` makes the pairs, :func:`train` optimises every
+:class:`dlcourse.models.IICNet`; the transformations are those of :mod:`dlcourse.augment`,
+which :func:`make_view` composes into one resampling. This module ties them together:
+:func:`paired_views` makes the pairs, :func:`train` optimises every
 sub-head of both heads at once, and :func:`evaluate` applies the paper's protocol (the
 sub-head with the lowest loss is the one reported, its clusters matched to the labels by the
 Hungarian algorithm), together with the mean and spread over all sub-heads.
 """
 from __future__ import annotations
 
-import torch
+import math
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 from . import augment, info, metrics, models
@@ -45,22 +48,93 @@ def network(in_channels: int = 1, num_clusters: int = 10, overcluster_factor: in
     return model
 
 
+# The geometric transformations of ``augment.VIEW_OPS`` with the same magnitudes: rotation by
+# up to 25 degrees, shear by up to 20 degrees, a square crop covering 70-100% of each side.
+GEOMETRY = {"rotate": 25.0, "skew": 20.0, "crop": (0.7, 1.0)}
+
+
+def _draw(n: int, low: float, high: float, generator, device) -> torch.Tensor:
+    where = generator.device if generator is not None else "cpu"
+    return (low + (high - low) * torch.rand(n, generator=generator, device=where)).to(device)
+
+
+def make_view(x: torch.Tensor, ops=tuple(augment.VIEW_OPS),
+              generator: torch.Generator | None = None, size: int | None = None) -> torch.Tensor:
+    """A view of every image in ``x`` made with the named ``ops`` of ``augment.VIEW_OPS``,
+    the geometric ones composed into **one** resampling, written at ``size x size`` pixels.
+
+    ``augment.make_view`` resamples the image once per geometric transformation (rotate,
+    skew, crop: three ``grid_sample`` calls, each blurring a little and losing the corners it
+    turns out of the frame). Here rotation, shear and crop, drawn per image with the
+    magnitudes of ``GEOMETRY``, are multiplied into one affine map and sampled once, directly
+    at the network's input size ``size`` (``None``: the size of ``x``); binarisation and noise
+    are ``augment.VIEW_OPS``'s own and act on the result. With no geometric op and ``size``
+    unset the images are returned unresampled; with no op at all and a ``size``, the view is
+    the whole image resized, which is what evaluation feeds the network.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
+    if isinstance(ops, (str, bytes)) or not hasattr(ops, "__iter__"):
+        raise ValueError(f"ops must be a sequence of names from {list(augment.VIEW_OPS)}, "
+                         f"got {ops!r}")
+    ops = tuple(ops)
+    unknown = [op for op in ops if op not in augment.VIEW_OPS]
+    if unknown:
+        raise ValueError(f"ops must be names from {list(augment.VIEW_OPS)}, got unknown {unknown}")
+    if size is not None and (not isinstance(size, int) or size < 4):
+        raise ValueError(f"size must be an int >= 4 or None, got {size!r}")
+    n, device = len(x), x.device
+    geometric = [op for op in GEOMETRY if op in ops]
+    if geometric or (size is not None and size != x.shape[-1]):
+        # theta maps each output location to the input location it samples (coordinates in
+        # [-1, 1]): rotation @ shear @ crop, the order in which augment.make_view applies them.
+        # Angles and shears are symmetric, so the matrix or its inverse give the same draws.
+        eye = torch.eye(2, device=device, dtype=x.dtype).expand(n, 2, 2)
+        matrix, shift = eye, torch.zeros(n, 2, device=device, dtype=x.dtype)
+        if "rotate" in ops:
+            a = _draw(n, -1, 1, generator, device).to(x.dtype) * math.radians(GEOMETRY["rotate"])
+            rot = torch.stack([torch.cos(a), -torch.sin(a), torch.sin(a), torch.cos(a)], 1)
+            matrix = matrix @ rot.view(n, 2, 2)
+        if "skew" in ops:
+            s = torch.tan(_draw(n, -1, 1, generator, device).to(x.dtype)
+                          * math.radians(GEOMETRY["skew"]))
+            shear = torch.stack([torch.ones_like(s), s, torch.zeros_like(s),
+                                 torch.ones_like(s)], 1)
+            matrix = matrix @ shear.view(n, 2, 2)
+        if "crop" in ops:
+            side = _draw(n, *GEOMETRY["crop"], generator, device).to(x.dtype)
+            centre = torch.stack([_draw(n, -1, 1, generator, device) for _ in range(2)], 1)
+            shift = matrix @ (centre.to(x.dtype) * (1 - side)[:, None]).unsqueeze(2)
+            matrix = matrix * side.view(n, 1, 1)
+            shift = shift.squeeze(2)
+        theta = torch.cat([matrix, shift.unsqueeze(2)], 2)
+        out = size or x.shape[-1]
+        grid = F.affine_grid(theta, [n, x.shape[1], out, out], align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    for op in ("binarize", "noise"):
+        if op in ops:
+            x = augment.VIEW_OPS[op](x, generator)
+    return x
+
+
 def paired_views(x: torch.Tensor, repeats: int = 1, ops=tuple(augment.VIEW_OPS),
-                 first_ops=(), generator: torch.Generator | None = None):
+                 first_ops=(), generator: torch.Generator | None = None,
+                 size: int | None = None):
     """Two views of every image in ``x``, each image repeated ``repeats`` times.
 
     The first view applies ``first_ops`` (none by default: the image itself), the second
-    ``ops``; every copy draws its own random transform, so one batch holds ``repeats``
-    different pairs per image (the IIC paper repeats each image five times). Returns two
-    ``(repeats * N) x C x H x W`` tensors on the device of ``x``.
+    ``ops``, both with :func:`make_view` at ``size`` pixels; every copy draws its own random
+    transform, so one batch holds ``repeats`` different pairs per image (the IIC paper
+    repeats each image five times). Returns two ``(repeats * N) x C x size x size`` tensors
+    on the device of ``x``.
     """
     if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a positive int, got {repeats!r}")
     if x.ndim != 4:
         raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
     copies = x.repeat(repeats, 1, 1, 1)
-    return (augment.make_view(copies, first_ops, generator),
-            augment.make_view(copies, ops, generator))
+    return (make_view(copies, first_ops, generator, size),
+            make_view(copies, ops, generator, size))
 
 
 def subhead_losses(z1: list, z2: list, alpha: float = 1.0) -> torch.Tensor:
@@ -85,13 +159,14 @@ def head_outputs(model, x: torch.Tensor, batch_size: int = 1000):
 
 @torch.no_grad()
 def evaluate(model, x: torch.Tensor, y: torch.Tensor, *, ops=tuple(augment.VIEW_OPS),
-             alpha: float = 1.0, seed: int = 0, head: str = "main") -> dict:
+             alpha: float = 1.0, seed: int = 0, head: str = "main",
+             size: int | None = None) -> dict:
     """The IIC paper's evaluation of one head (``"main"`` or ``"over"``) on images ``x``
     with labels ``y``.
 
     Each sub-head's loss is measured on one pair per image (the image and one view made with
-    ``ops``); the sub-head with the lowest loss is *the* model's answer, since choosing it
-    needs no labels. Its clusters are matched one-to-one to the labels (Hungarian algorithm)
+    ``ops``; both at ``size`` pixels, as in training); the sub-head with the lowest loss is
+    *the* model's answer, since choosing it needs no labels. Its clusters are matched one-to-one to the labels (Hungarian algorithm)
     for the accuracy. Also returned: the accuracy of every sub-head, their mean and standard
     deviation, the chosen sub-head's joint ``P`` on the pairs and its cluster of every image.
     """
@@ -100,7 +175,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, *, ops=tuple(augment.VIEW_
     if head not in ("main", "over"):
         raise ValueError(f"head must be 'main' or 'over', got {head!r}")
     generator = torch.Generator(device=x.device).manual_seed(seed)
-    first, second = paired_views(x, ops=ops, generator=generator)
+    first, second = paired_views(x, ops=ops, generator=generator, size=size)
     pick = 0 if head == "main" else 1
     main1, main2 = head_outputs(model, first)[pick], head_outputs(model, second)[pick]
     losses = subhead_losses(main1, main2, alpha=alpha).cpu()
@@ -140,11 +215,19 @@ class _Order:
         self.rest = state["rest"]
 
 
+def cosine_lr(step: int, steps: int, lr: float, lr_end: float) -> float:
+    """The learning rate of step ``step`` (from 0) of ``steps``: half a cosine from ``lr`` at
+    the first step to ``lr_end`` at the last (:func:`train` with ``lr_end`` set)."""
+    fraction = min(max(step, 0), steps - 1) / max(steps - 1, 1)
+    return lr_end + (lr - lr_end) * (1 + math.cos(math.pi * fraction)) / 2
+
+
 def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int = 1,
           alpha: float = 1.0, lr: float = 1e-3, ops=tuple(augment.VIEW_OPS), first_ops=(),
           seed: int = 0, callback=None, every: int = 0, checkpoint=None,
           amp: bool | None = None, desc: str = "IIC", settings: dict | None = None,
-          separate_views: bool = False) -> list[dict]:
+          separate_views: bool = False, size: int | None = None,
+          lr_end: float | None = None) -> list[dict]:
     """Train ``model`` (an :class:`~dlcourse.models.IICNet`) on images ``x`` by IIC.
 
     Every step draws ``batch_size`` images (a fresh permutation each pass), makes ``repeats``
@@ -165,6 +248,8 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
         raise ValueError(f"batch_size must be in [1, {len(x)}], got {batch_size}")
     if not isinstance(every, int) or not every >= 0:
         raise ValueError(f"every must be an int >= 0, got {every!r}")
+    if lr_end is not None and not 0 <= lr_end <= lr:
+        raise ValueError(f"lr_end must be in [0, lr={lr}], got {lr_end!r}")
     device = x.device
     precision = precision_for(device, amp)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -174,15 +259,18 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
     recorded = {"loop": "iic.train", "images": len(x), "batch_size": batch_size,
                 "repeats": repeats, "alpha": alpha, "lr": lr, "ops": list(ops),
                 "first_ops": list(first_ops), "seed": seed, "every": every,
-                "separate_views": separate_views,
+                "separate_views": separate_views, "size": size, "lr_end": lr_end,
                 **precision.settings, **describe(model), "caller": settings or {}}
 
     def step(i: int):
         if len(order.rest) < batch_size:  # a new pass over the images
             order.rest = torch.randperm(len(x), generator=order_gen)
         index, order.rest = order.rest[:batch_size].to(device), order.rest[batch_size:]
+        if lr_end is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = cosine_lr(i, steps, lr, lr_end)
         model.train()
-        first, second = paired_views(x[index], repeats, ops, first_ops, view_gen)
+        first, second = paired_views(x[index], repeats, ops, first_ops, view_gen, size)
         n = len(first)
         with precision.autocast():
             if separate_views:  # two forward passes: batch norm normalises each view alone

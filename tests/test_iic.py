@@ -322,3 +322,76 @@ def test_objective_explorer_has_a_snapshot_and_redraws():
     alpha_slider.value = 8.0  # redraws without error
     with pytest.raises(ValueError, match="alpha"):
         iic.objective_explorer(alpha=-1.0)
+
+
+# ---- the views of iic.make_view: one resampling for rotation, shear and crop ---------------
+
+def _blob(n=3, size=28):
+    """Centred round Gaussian blobs: a rotation about the centre leaves them unchanged."""
+    r = torch.linspace(-1, 1, size)
+    d2 = r.view(-1, 1) ** 2 + r.view(1, -1) ** 2
+    return torch.exp(-d2 / 0.1).expand(n, 1, size, size).clone()
+
+
+def test_make_view_without_ops_is_the_image_or_its_bilinear_resize():
+    x = _digits(4)
+    assert torch.equal(iic.make_view(x, ()), x)
+    small = iic.make_view(x, (), size=20)
+    expected = torch.nn.functional.interpolate(x, size=(20, 20), mode="bilinear",
+                                               align_corners=False)
+    assert small.shape == (4, 1, 20, 20) and torch.allclose(small, expected, atol=1e-5)
+
+
+def test_make_view_rotation_keeps_a_round_blob_and_shear_does_not():
+    x = _blob()
+    g = torch.Generator().manual_seed(0)
+    assert torch.allclose(iic.make_view(x, ("rotate",), g), x, atol=0.02)
+    sheared = iic.make_view(x, ("skew",), torch.Generator().manual_seed(0))
+    assert (sheared - x).abs().max() > 0.05
+
+
+def test_make_view_crops_stay_inside_the_image():
+    """A crop only zooms into the image: a constant image stays constant, at any size (but
+    for the outermost ring of pixels, which may sample up to half a pixel beyond the edge)."""
+    ones = torch.ones(50, 1, 28, 28)
+    for size in (None, 20):
+        view = iic.make_view(ones, ("crop",), torch.Generator().manual_seed(1), size)
+        inner = view[..., 1:-1, 1:-1]
+        assert torch.allclose(inner, torch.ones_like(inner), atol=1e-5)
+        assert view.min() >= 0.5
+
+
+def test_make_view_is_repeatable_and_checks_its_arguments():
+    x = _digits(6)
+    a = iic.make_view(x, tuple(augment.VIEW_OPS), torch.Generator().manual_seed(3), 20)
+    b = iic.make_view(x, tuple(augment.VIEW_OPS), torch.Generator().manual_seed(3), 20)
+    assert torch.equal(a, b) and a.shape == (6, 1, 20, 20)
+    assert set(iic.make_view(x, ("binarize",), torch.Generator()).unique().tolist()) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="ops"):
+        iic.make_view(x, ("flip",))
+    with pytest.raises(ValueError, match="size"):
+        iic.make_view(x, (), size=2)
+
+
+def test_train_lr_end_decays_to_it_on_the_last_step():
+    """With ``lr_end=0`` the last of two steps has learning rate 0: the parameters after two
+    steps are those after the first step alone (trained with the constant ``lr``)."""
+    x = _digits(16)
+    kwargs = dict(batch_size=8, repeats=2, seed=4, lr=1e-2)
+    one, two = _tiny_net(), _tiny_net()
+    iic.train(one, x, steps=1, **kwargs)
+    iic.train(two, x, steps=2, lr_end=0.0, **kwargs)
+    for a, b in zip(one.parameters(), two.parameters()):
+        assert torch.allclose(a, b, atol=1e-7)
+    three = _tiny_net()
+    iic.train(three, x, steps=2, **kwargs)  # constant lr: the second step moves them
+    assert any(not torch.allclose(a, b) for a, b in zip(one.parameters(), three.parameters()))
+    with pytest.raises(ValueError, match="lr_end"):
+        iic.train(_tiny_net(), x, steps=1, lr_end=1.0, **kwargs)
+
+
+def test_cosine_lr_runs_from_lr_to_lr_end_through_the_midpoint():
+    assert iic.cosine_lr(0, 11, 1e-2, 1e-4) == pytest.approx(1e-2)
+    assert iic.cosine_lr(10, 11, 1e-2, 1e-4) == pytest.approx(1e-4)
+    assert iic.cosine_lr(5, 11, 1e-2, 1e-4) == pytest.approx((1e-2 + 1e-4) / 2)
+    assert iic.cosine_lr(2, 11, 1.0, 0.0) == pytest.approx(np.cos(np.pi * 0.2) / 2 + 0.5)
