@@ -101,7 +101,11 @@ def provenance(dataset_name: str | None = None) -> dict:
     from . import __version__
 
     dev = device()
-    dev_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or platform.machine()
+    if dev.type == "cuda":
+        dev_name = torch.cuda.get_device_name(dev)
+    else:  # on a CPU, timings depend on how many threads the run was given
+        threads = torch.get_num_threads()
+        dev_name = f"{platform.processor() or platform.machine()}, {threads} thread{'s' * (threads > 1)}"
     return {
         "profile": profile(),
         "device": f"{dev.type} ({dev_name})",

@@ -82,10 +82,13 @@ def test_fresh_pair_has_no_problems(chapter_dir):
 
 
 def _hash_files(folder, names) -> str:
-    """The recorded hash computed by hand: SHA-256 over 'dlcourse/<name>.py', NUL, file bytes."""
+    """The recorded hash computed by hand: SHA-256 over 'dlcourse/<name>.py', NUL, file bytes;
+    config's estimate file follows config's source (the banner prints from it)."""
     digest = hashlib.sha256()
     for name in names:
         digest.update(f"dlcourse/{name}.py".encode() + b"\0" + (folder / f"{name}.py").read_bytes())
+        if name == "config" and (folder / "full_profile.json").exists():
+            digest.update(b"dlcourse/full_profile.json\0" + (folder / "full_profile.json").read_bytes())
     return digest.hexdigest()
 
 
