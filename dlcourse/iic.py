@@ -215,9 +215,15 @@ class _Order:
         self.rest = state["rest"]
 
 
-def cosine_lr(step: int, steps: int, lr: float, lr_end: float) -> float:
-    """The learning rate of step ``step`` (from 0) of ``steps``: half a cosine from ``lr`` at
-    the first step to ``lr_end`` at the last (:func:`train` with ``lr_end`` set)."""
+def cosine_lr(step: int, steps: int, lr: float, lr_end: float, hold: float = 0.0) -> float:
+    """The learning rate of step ``step`` (from 0) of ``steps`` (:func:`train` with ``lr_end``
+    set): ``lr`` for the first ``int(hold * steps)`` steps, then half a cosine from ``lr`` to
+    ``lr_end`` at the last step. Holding the rate high lets a run leave a merged-cluster state
+    that a decay begun at once can freeze (chapter 2)."""
+    held = int(hold * steps)
+    if step < held:
+        return lr
+    step, steps = step - held, steps - held
     fraction = min(max(step, 0), steps - 1) / max(steps - 1, 1)
     return lr_end + (lr - lr_end) * (1 + math.cos(math.pi * fraction)) / 2
 
@@ -227,7 +233,7 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
           seed: int = 0, callback=None, every: int = 0, checkpoint=None,
           amp: bool | None = None, desc: str = "IIC", settings: dict | None = None,
           separate_views: bool = False, size: int | None = None,
-          lr_end: float | None = None) -> list[dict]:
+          lr_end: float | None = None, lr_hold: float = 0.0) -> list[dict]:
     """Train ``model`` (an :class:`~dlcourse.models.IICNet`) on images ``x`` by IIC.
 
     Every step draws ``batch_size`` images (a fresh permutation each pass), makes ``repeats``
@@ -241,6 +247,8 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
     your ``settings`` dict); a later call resumes from it. A checkpoint made with other settings
     or holding more steps than ``steps`` raises ``ValueError``: delete it or use another path.
     Mixed precision from :func:`dlcourse.loop.precision_for`; the loss is computed in float32.
+    With ``lr_end`` set the rate follows :func:`cosine_lr`, held at ``lr`` for the first
+    ``lr_hold`` fraction of the steps (without ``lr_end`` it is constant anyway).
     """
     if not isinstance(steps, int) or not steps >= 0:
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
@@ -250,6 +258,8 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
         raise ValueError(f"every must be an int >= 0, got {every!r}")
     if lr_end is not None and not 0 <= lr_end <= lr:
         raise ValueError(f"lr_end must be in [0, lr={lr}], got {lr_end!r}")
+    if isinstance(lr_hold, bool) or not isinstance(lr_hold, (int, float)) or not 0 <= lr_hold < 1:
+        raise ValueError(f"lr_hold must be a number in [0, 1), got {lr_hold!r}")
     device = x.device
     precision = precision_for(device, amp)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -259,7 +269,7 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
     recorded = {"loop": "iic.train", "images": len(x), "batch_size": batch_size,
                 "repeats": repeats, "alpha": alpha, "lr": lr, "ops": list(ops),
                 "first_ops": list(first_ops), "seed": seed, "every": every,
-                "separate_views": separate_views, "size": size, "lr_end": lr_end,
+                "separate_views": separate_views, "size": size, "lr_end": lr_end, "lr_hold": lr_hold,
                 **precision.settings, **describe(model), "caller": settings or {}}
 
     def step(i: int):
@@ -268,7 +278,7 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
         index, order.rest = order.rest[:batch_size].to(device), order.rest[batch_size:]
         if lr_end is not None:
             for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(i, steps, lr, lr_end)
+                group["lr"] = cosine_lr(i, steps, lr, lr_end, lr_hold)
         model.train()
         first, second = paired_views(x[index], repeats, ops, first_ops, view_gen, size)
         n = len(first)

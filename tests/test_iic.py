@@ -395,3 +395,18 @@ def test_cosine_lr_runs_from_lr_to_lr_end_through_the_midpoint():
     assert iic.cosine_lr(10, 11, 1e-2, 1e-4) == pytest.approx(1e-4)
     assert iic.cosine_lr(5, 11, 1e-2, 1e-4) == pytest.approx((1e-2 + 1e-4) / 2)
     assert iic.cosine_lr(2, 11, 1.0, 0.0) == pytest.approx(np.cos(np.pi * 0.2) / 2 + 0.5)
+
+
+def test_cosine_lr_holds_the_rate_before_the_decay():
+    assert iic.cosine_lr(5, 20, 1e-2, 1e-4, hold=0.5) == pytest.approx(1e-2)
+    assert iic.cosine_lr(10, 20, 1e-2, 1e-4, hold=0.5) == pytest.approx(1e-2)
+    assert iic.cosine_lr(19, 20, 1e-2, 1e-4, hold=0.5) == pytest.approx(1e-4)
+    # after the hold, the cosine of the remaining steps
+    assert iic.cosine_lr(12, 20, 1.0, 0.0, hold=0.5) == pytest.approx(iic.cosine_lr(2, 10, 1.0, 0.0))
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, "0.5", True])
+def test_train_rejects_a_bad_lr_hold(bad):
+    model = iic.network(1, 10, num_subheads=1, widths=(4, 4), hidden=())
+    with pytest.raises(ValueError, match="lr_hold"):
+        iic.train(model, torch.rand(8, 1, 28, 28), steps=1, batch_size=4, lr_end=0.0, lr_hold=bad)
