@@ -220,6 +220,8 @@ def cosine_lr(step: int, steps: int, lr: float, lr_end: float, hold: float = 0.0
     set): ``lr`` for the first ``int(hold * steps)`` steps, then half a cosine from ``lr`` to
     ``lr_end`` at the last step. Holding the rate high lets a run leave a merged-cluster state
     that a decay begun at once can freeze (chapter 2)."""
+    if isinstance(hold, bool) or not isinstance(hold, (int, float)) or not 0 <= hold < 1:
+        raise ValueError(f"hold must be a number in [0, 1), got {hold!r}")
     held = int(hold * steps)
     if step < held:
         return lr

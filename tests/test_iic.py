@@ -406,6 +406,12 @@ def test_cosine_lr_holds_the_rate_before_the_decay():
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.0, "0.5", True])
+def test_cosine_lr_rejects_a_bad_hold(bad):
+    with pytest.raises(ValueError, match="hold"):
+        iic.cosine_lr(0, 10, 1e-2, 1e-4, hold=bad)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, "0.5", True])
 def test_train_rejects_a_bad_lr_hold(bad):
     model = iic.network(1, 10, num_subheads=1, widths=(4, 4), hidden=())
     with pytest.raises(ValueError, match="lr_hold"):
