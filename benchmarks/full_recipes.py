@@ -323,7 +323,7 @@ CH6 = dict(epochs=30, hidden=64, blocks=4, batch=64, lr=1e-3, alpha=1e-6, ema_de
 
 def _ch6_model():
     """The chapter's flow (1 x 1 convolutions) with its variational dequantiser."""
-    flow = flows.make_realnvp((1, 28, 28), num_scales=2, hidden=CH6["hidden"],
+    flow = flows.make_realnvp((1, 28, 28), num_scales=3, hidden=CH6["hidden"],
                               num_blocks=CH6["blocks"], invconv=True, norm="actnorm")
     return flows.DequantizedFlow(flow, flows.VariationalDequantizer((1, 28, 28)))
 
@@ -485,7 +485,7 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
                   "weak=weak, **switches)", "SHIFT = 0.125 if DATASET == \"cifar10\""),
            note="64 labelled + 64 unlabelled per step, K = 8 strong views: ~650 images forward"),
     Recipe("06_realnvp", "mnist", "train",
-           "flows.DequantizedFlow(flows.make_realnvp((1, 28, 28), num_scales=2, hidden=64, "
+           "flows.DequantizedFlow(flows.make_realnvp((1, 28, 28), num_scales=3, hidden=64, "
            "num_blocks=4, invconv=True), flows.VariationalDequantizer((1, 28, 28)))",
            _ch6_model, (1, 28, 28), batch_size=CH6["batch"], budget=CH6["epochs"], unit="epochs",
            train_size=60_000, optimizer="Adam lr 1e-3, 1 warm-up epoch then cosine",
@@ -493,16 +493,16 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
            random_batch=_images((1, 28, 28)), load_data=_ch6_data, train=_ch6_train,
            pins={"EPOCHS": 30, "HIDDEN": 64, "BLOCKS": 4, "BATCH": 64, "LR": 1e-3, "keep": None,
                  "EMA_DECAY": 0.999, "DATASET": "mnist"},
-           calls=("RECIPE = dict(hidden=HIDDEN, blocks=BLOCKS, invconv=True, "
+           calls=("RECIPE = dict(hidden=HIDDEN, blocks=BLOCKS, scales=3, invconv=True, "
                   "vardeq=True, norm=\"actnorm\", alpha=1e-6)",
-                  "flows.make_realnvp(tuple(x_train.shape[1:]), num_scales=2, "
+                  "flows.make_realnvp(tuple(x_train.shape[1:]), num_scales=recipe[\"scales\"], "
                   "hidden=recipe[\"hidden\"], num_blocks=recipe[\"blocks\"], "
                   "invconv=recipe[\"invconv\"], norm=recipe[\"norm\"])",
                   "averaged = train.WeightAverage(model, EMA_DECAY)",
                   "optimizer.register_step_post_hook(lambda *_: averaged.update(model))",
                   "flows.VariationalDequantizer(tuple(x_train.shape[1:]))",
                   "flows.DequantizedFlow(flow, dequantizer)",
-                  "torch.optim.Adam(model.parameters(), lr=LR)"),
+                  "torch.optim.Adam(model.parameters(), lr=lr)"),
            note="one run; test bits/dim every epoch"),
     Recipe("07_autoencoders", "mnist", "train", "ae.ConvAutoencoder(32)",
            _ch7_model, (1, 28, 28), batch_size=CH7["batch"], budget=CH7["epochs"], unit="epochs",
