@@ -495,12 +495,12 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
                  "EMA_DECAY": 0.999, "DATASET": "mnist"},
            calls=("RECIPE = dict(hidden=HIDDEN, blocks=BLOCKS, scales=3, invconv=True, "
                   "vardeq=True, norm=\"actnorm\", alpha=1e-6)",
-                  "flows.make_realnvp(tuple(x_train.shape[1:]), num_scales=recipe[\"scales\"], "
+                  "flows.make_realnvp(shape, num_scales=recipe[\"scales\"], "
                   "hidden=recipe[\"hidden\"], num_blocks=recipe[\"blocks\"], "
                   "invconv=recipe[\"invconv\"], norm=recipe[\"norm\"])",
                   "averaged = train.WeightAverage(model, EMA_DECAY)",
                   "optimizer.register_step_post_hook(lambda *_: averaged.update(model))",
-                  "flows.VariationalDequantizer(tuple(x_train.shape[1:]))",
+                  "flows.VariationalDequantizer(shape)",
                   "flows.DequantizedFlow(flow, dequantizer)",
                   "torch.optim.Adam(model.parameters(), lr=lr)"),
            note="one run; test bits/dim every epoch"),
