@@ -318,7 +318,7 @@ def pretrain(autoencoder: nn.Module, x: torch.Tensor, *, epochs: int, batch_size
 
     return _fit(autoencoder, loss_fn, (x,), lr=lr, epochs=epochs,
                 batch_size=batch_size, seed=seed, on_epoch_end=on_epoch_end,
-                checkpoint=checkpoint, desc=desc,
+                checkpoint=checkpoint, desc=desc, state={"noise": generator},
                 settings={"loss": "reconstruction", "noise_std": noise_std, "clip": clip})
 
 
@@ -345,7 +345,7 @@ def finetune(model: AutoencoderClassifier, x: torch.Tensor, y: torch.Tensor, *,
 
     return _fit(model, loss_fn, (x, y), lr=lr, epochs=epochs,
                 batch_size=batch_size, seed=seed, on_epoch_end=on_epoch_end,
-                checkpoint=checkpoint, desc=desc,
+                checkpoint=checkpoint, desc=desc, state={"noise": generator},
                 settings={"loss": "finetune", "lam": lam, "noise_std": noise_std, "clip": clip})
 
 

@@ -48,9 +48,18 @@ def check_number(value, name: str, low: float | None = None, high: float | None 
     return number
 
 
-def check_unit_interval(value, name: str) -> float:
-    """``value`` as a float in [0, 1]."""
-    return check_number(value, name, 0.0, 1.0)
+def check_numbers(values, name: str) -> torch.Tensor:
+    """``values`` (a sequence or tensor of numbers) as a flat float64 tensor, all finite."""
+    if values is None or isinstance(values, (str, bytes)):
+        raise ValueError(f"{name} must be a sequence of numbers, got {values!r}")
+    try:
+        t = torch.as_tensor(values if torch.is_tensor(values) else list(values),
+                            dtype=torch.float64).flatten()
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be a sequence of numbers, got {values!r}") from None
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must be finite; it contains NaN or inf")
+    return t
 
 
 def check_bool(value, name: str) -> bool:

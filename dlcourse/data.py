@@ -61,7 +61,11 @@ class DatasetUnavailableError(RuntimeError):
 
 def data_dir() -> Path:
     """The local data folder: ``DLCOURSE_DATA`` or ``~/.cache/dlcourse``."""
-    return Path(os.environ.get("DLCOURSE_DATA", "~/.cache/dlcourse")).expanduser()
+    folder = Path(os.environ.get("DLCOURSE_DATA", "~/.cache/dlcourse")).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"DLCOURSE_DATA must name a folder, got the file {str(folder)!r}; set it "
+                         f"to a folder (or unset it to use ~/.cache/dlcourse)")
+    return folder
 
 
 def load(name: str, split: str = "train", device=None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import augment, info, metrics, models
-from .loop import cumulative_seconds, describe, precision_for, run_steps
+from .loop import cumulative_seconds, describe, describe_callable, precision_for, run_steps
 
 
 def mlp_head(in_features: int, num_clusters: int, hidden=(128, 64)) -> nn.Sequential:
@@ -272,6 +272,7 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
                 "repeats": repeats, "alpha": alpha, "lr": lr, "ops": list(ops),
                 "first_ops": list(first_ops), "seed": seed, "every": every,
                 "separate_views": separate_views, "size": size, "lr_end": lr_end, "lr_hold": lr_hold,
+                "callback": None if callback is None else describe_callable(callback),
                 **precision.settings, **describe(model), "caller": settings or {}}
 
     def step(i: int):
@@ -307,7 +308,7 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
         model.train()
         return extra
 
-    history = run_steps(step, steps=steps, checkpoint=checkpoint, settings=recorded,
+    history = run_steps(step, steps=steps, checkpoint=checkpoint, settings=recorded, data=(x,),
                         every=every, callback=report, device=device, desc=desc,
                         state={"model": model, "optimizer": optimizer, "scaler": precision.scaler,
                                "order_gen": order_gen, "view_gen": view_gen, "order": order})

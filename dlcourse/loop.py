@@ -9,11 +9,12 @@ moving average of a model's weights.
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
 import json
 import os
-import pickle
+import tempfile
 import time
-import zipfile
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -21,9 +22,13 @@ from typing import Callable, NamedTuple
 import torch
 from tqdm.auto import tqdm
 
+from . import sources
 from .checks import check_bool, check_number
 
-CHECKPOINT_FORMAT = 2
+CHECKPOINT_FORMAT = 3
+# beside a checkpoint, this file marks a run-cache entry (dlcourse.runcache): there a checkpoint
+# made by other code, data or settings is replaced by a fresh run instead of refused
+RUN_RECORD = "settings.json"
 # optimiser hyper-parameters worth recording (not torch-version flags such as ``foreach``)
 OPTIMIZER_SETTINGS = ("lr", "initial_lr", "momentum", "dampening", "weight_decay", "nesterov",
                       "betas", "eps", "amsgrad", "alpha", "centered")
@@ -136,27 +141,45 @@ class WeightAverage(torch.nn.Module):
 
 
 def save_checkpoint(path, state: dict) -> None:
-    """Write ``state`` to ``path`` atomically: a temporary file in the same folder, then rename."""
+    """Write ``state`` to ``path`` atomically: a temporary file of this process in the same
+    folder, then rename (two processes saving at once never share a temporary file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(state, fh)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def load_checkpoint(path, map_location=None) -> dict:
     """Load a checkpoint written by :func:`save_checkpoint` (tensors and plain data only).
 
-    A damaged file (truncated, not a torch file) raises :class:`CheckpointError` naming it.
+    A file that cannot be read as one (truncated, not a torch file, not a dict) raises
+    :class:`CheckpointError` naming it; a ``map_location`` torch does not know raises
+    ``ValueError`` naming ``map_location`` (the file is not at fault).
     """
+    if map_location is not None and not callable(map_location) and not isinstance(map_location, dict):
+        try:
+            torch.device(map_location)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"map_location must name a device such as 'cpu' or 'cuda:0', "
+                             f"got {map_location!r}") from err
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except (EOFError, RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as err:
-        if isinstance(err, FileNotFoundError):
-            raise
+        saved = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # noqa: BLE001 - any failure to read the file is the file's
         raise CheckpointError(
             f"checkpoint {str(path)!r} is damaged or not a torch file ({type(err).__name__} "
             f"when loading it); delete it to train afresh") from err
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"checkpoint {str(path)!r} holds a {type(saved).__name__}, not a "
+                              f"checkpoint dict; delete it to train afresh")
+    return saved
 
 
 def describe(model: torch.nn.Module | None = None,
@@ -188,6 +211,47 @@ def settings_text(settings: dict) -> str:
                          f"dicts), got {settings!r}: {err}") from err
 
 
+def _plain(value, depth: int = 0):
+    """A JSON-able description of a value a loss or callback closes over: numbers and strings as
+    they are, tuples of them, tensors by fingerprint, functions by :func:`describe_callable`, and
+    anything else (a model, a list a callback appends to) by its type only."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, torch.Tensor):
+        return f"tensor {sources.data_fingerprint(value)}"
+    if isinstance(value, tuple) and len(value) <= 64 and depth < 3:
+        return [_plain(v, depth + 1) for v in value]
+    if callable(value) and depth < 3 and not isinstance(value, torch.nn.Module):
+        return describe_callable(value, depth + 1)
+    return type(value).__name__
+
+
+def _code_digest(code) -> str:
+    """A function's bytecode, constants and names (nested functions included; not line numbers)."""
+    digest = hashlib.sha256(code.co_code)
+    for const in code.co_consts:
+        digest.update(_code_digest(const).encode() if hasattr(const, "co_code") else repr(const).encode())
+    digest.update(repr(code.co_names).encode())
+    return digest.hexdigest()[:16]
+
+
+def describe_callable(fn, depth: int = 0) -> dict | str:
+    """What a loss function or callback is, for a checkpoint's settings: its name, a digest of its
+    code and the values it closes over (``gamma`` in ``lambda m, x, y: focal(m(x), y, gamma)``),
+    or a partial's function and arguments; resuming with another one is then refused by name."""
+    if isinstance(fn, functools.partial):
+        return {"partial": describe_callable(fn.func, depth + 1),
+                "args": _plain(tuple(fn.args), depth + 1),
+                "keywords": {k: _plain(v, depth + 1) for k, v in sorted(fn.keywords.items())}}
+    code = getattr(fn, "__code__", None)
+    if code is None:  # a callable object (nn.CrossEntropyLoss(), a class instance)
+        return f"{type(fn).__module__}.{type(fn).__qualname__}"
+    closure = dict(zip(code.co_freevars, (c.cell_contents for c in fn.__closure__ or ())))
+    return {"function": f"{fn.__module__}.{fn.__qualname__}", "code": _code_digest(code),
+            "closure": {k: _plain(v, depth + 1) for k, v in sorted(closure.items())},
+            "defaults": _plain(tuple(fn.__defaults__ or ()), depth + 1)}
+
+
 def _differences(old: dict, new: dict) -> str:
     keys = sorted(set(old) | set(new))
     diff = [f"{k}: {old.get(k, '<absent>')!r} there, {new.get(k, '<absent>')!r} now"
@@ -208,28 +272,66 @@ def _restore(thing, saved) -> None:
         thing.load_state_dict(saved)
 
 
+def _weights_finite(state: dict) -> bool:
+    """True when every parameter of every module in ``state`` is finite (one device sync)."""
+    checks = [torch.isfinite(p.detach()).all() for thing in state.values()
+              if isinstance(thing, torch.nn.Module) for p in thing.parameters()]
+    return bool(torch.stack(checks).all()) if checks else True
+
+
+def _data_finite(data) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in data if t.is_floating_point())
+
+
+class _Lock:
+    """An inter-process lock on a checkpoint (``<checkpoint>.lock``): one process trains a run at a
+    time; another waits, says so, then resumes or reuses what the first one left."""
+
+    def __init__(self, checkpoint, desc: str):
+        from filelock import FileLock, Timeout
+        self.lock, self.timeout, self.desc = FileLock(str(checkpoint) + ".lock"), Timeout, desc
+        self.path = checkpoint
+
+    def __enter__(self):
+        try:
+            self.lock.acquire(timeout=0)
+        except self.timeout:
+            tqdm.write(f"{self.desc}: another process is training {str(self.path)!r}; "
+                       f"waiting for it to finish")
+            self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
 # --------------------------------------------------------------------------- the loop
 
 def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
-              checkpoint=None, settings: dict | None = None, every: int = 0,
+              checkpoint=None, settings: dict | None = None, data=(), every: int = 0,
               checkpoint_every: int = 0, callback=None, device=None,
               desc: str = "training") -> list[dict]:
     """Call ``step_fn(step)`` for ``step`` in ``range(steps)`` and return the history.
 
-    ``step_fn`` does one optimiser step and returns ``(loss, parts)``: the scalar loss (checked
-    to be finite: at the first NaN/inf :class:`TrainingDiverged` names the step and stops,
-    before any checkpoint) and a dict of scalar tensors averaged into the records. Every
-    ``every`` steps (0: never) and after the last, a record ``{"step", <parts' means>,
-    "seconds"}`` (seconds since the previous record) is made, ``callback(step, record)`` may
-    add numbers to it, and it is appended to the history.
+    ``step_fn`` does one optimiser step and returns ``(loss, parts)``: the scalar loss and a dict
+    of scalar tensors averaged into the records. Every ``every`` steps (0: never) and after the
+    last, a record ``{"step", <parts' means>, "seconds"}`` (seconds since the previous record) is
+    made, ``callback(step, record)`` may add numbers to it, and it is appended to the history.
+
+    A non-finite loss (checked every step), non-finite weights (checked at every record) or an
+    error inside a step while ``data`` holds NaN/inf raise :class:`TrainingDiverged` naming the
+    step; the modules in ``state`` then hold the last weights that were checked finite.
 
     ``state`` names everything a resume must restore (modules, optimisers, schedulers, scalers,
     ``torch.Generator``\\ s, any object with ``state_dict``/``load_state_dict``); the global CPU
     and CUDA random states are saved too. With ``checkpoint`` set, all of it is written
     atomically at every record and every ``checkpoint_every`` steps, with ``settings`` (a JSON
-    dict) and the step count, and an existing file is resumed from. A checkpoint made with other
-    settings, or at more steps than ``steps``, raises :class:`CheckpointError` (a
-    ``ValueError``): delete the file or pass another path; it never returns another model.
+    dict), a fingerprint of ``data`` (the tensors the run trains on), the step count and the
+    dlcourse code that ran (:class:`dlcourse.sources.CodeRecord`); an existing file is resumed
+    from, under a lock, so a second process waits for the first. A checkpoint made with other
+    settings or data, by other dlcourse code, or at more steps than ``steps`` raises
+    :class:`CheckpointError` (a ``ValueError``) naming what differs; in a run-cache entry
+    (:mod:`dlcourse.runcache`) it is replaced by a fresh run instead. It never returns another model.
     """
     if not isinstance(steps, int) or not steps >= 0:
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
@@ -237,28 +339,58 @@ def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
         raise ValueError(f"every must be an int >= 0, got {every!r}")
     if not isinstance(checkpoint_every, int) or not checkpoint_every >= 0:
         raise ValueError(f"checkpoint_every must be an int >= 0, got {checkpoint_every!r}")
-    recorded = settings_text(settings or {})
+    settings_text(settings or {})
+    if not isinstance(state, dict) or not state:
+        raise ValueError(f"state must be a non-empty dict of what a resume restores, got {state!r}")
+    data = tuple(data)
+    settings = dict(settings or {})
+    if data:
+        settings["data"] = sources.data_fingerprint(*data)
+    recorded = settings_text(settings)
+    lock = _Lock(checkpoint, desc) if checkpoint is not None else nullcontext()
+    with lock, sources.CodeRecord() as code:
+        return _run(step_fn, steps, state, checkpoint, recorded, data, every, checkpoint_every,
+                    callback, device, desc, code)
+
+
+def _resumable(checkpoint, recorded: str, steps: int, state: dict, device, desc: str):
+    """The saved checkpoint to resume from, or None to start afresh (a run-cache entry made by
+    other settings, data or code); CheckpointError for any other checkpoint that does not fit."""
+    if checkpoint is None or not Path(checkpoint).exists():
+        return None
+    saved = load_checkpoint(checkpoint, map_location=device)
+    fix = "delete it to train afresh, or pass another checkpoint path"
+    problem = None
+    if saved.get("format") != CHECKPOINT_FORMAT:
+        problem = ("was written by an older dlcourse (it records neither its data nor the code "
+                   "that made it)")
+    elif saved["settings"] != recorded:
+        problem = (f"was made with other settings "
+                   f"({_differences(json.loads(saved['settings']), json.loads(recorded))})")
+    elif sources.changed(saved["code"]):
+        problem = f"was made by other dlcourse code (changed since: {', '.join(sources.changed(saved['code']))})"
+    elif saved["step"] > steps:
+        problem = (f"holds {saved['step']} steps, more than the {steps} asked for "
+                   f"(ask for {saved['step']} or more)")
+    elif set(saved["state"]) != set(state):
+        problem = f"holds state {sorted(saved['state'])}, not {sorted(state)}"
+    if problem is None:
+        return saved
+    if (Path(checkpoint).parent / RUN_RECORD).exists():
+        tqdm.write(f"{desc}: the cached run {str(checkpoint)!r} {problem}; training it afresh")
+        return None
+    raise CheckpointError(f"checkpoint {str(checkpoint)!r} {problem}; {fix}")
+
+
+def _run(step_fn, steps, state, checkpoint, recorded, data, every, checkpoint_every, callback,
+         device, desc, code) -> list[dict]:
     history: list[dict] = []
     start, elapsed, count = 0, 0.0, 0
     sums: dict[str, torch.Tensor] = {}
+    inherited: dict[str, str] = {}
 
-    if checkpoint is not None and Path(checkpoint).exists():
-        saved = load_checkpoint(checkpoint, map_location=device)
-        fix = "delete it to train afresh, or pass another checkpoint path"
-        if saved.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError(f"checkpoint {str(checkpoint)!r} was written by an older "
-                                  f"dlcourse and records no settings; {fix}")
-        if saved["settings"] != recorded:
-            diff = _differences(json.loads(saved["settings"]), json.loads(recorded))
-            raise CheckpointError(f"checkpoint {str(checkpoint)!r} was made with other settings "
-                                  f"({diff}); {fix}")
-        if saved["step"] > steps:
-            raise CheckpointError(f"checkpoint {str(checkpoint)!r} holds {saved['step']} steps, "
-                                  f"more than the {steps} asked for; ask for {saved['step']} "
-                                  f"or more, or {fix}")
-        if set(saved["state"]) != set(state):
-            raise CheckpointError(f"checkpoint {str(checkpoint)!r} holds state "
-                                  f"{sorted(saved['state'])}, not {sorted(state)}; {fix}")
+    saved = _resumable(checkpoint, recorded, steps, state, device, desc)
+    if saved is not None:
         for name, thing in state.items():
             _restore(thing, saved["state"][name])
         torch.set_rng_state(saved["torch_rng"].cpu())
@@ -267,15 +399,31 @@ def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
             torch.cuda.set_rng_state_all([s.cpu() for s in cuda_rng])
         history, start = saved["history"], saved["step"]
         elapsed, count, sums = saved["elapsed"], saved["count"], saved["sums"]
+        inherited = saved["code"]
+        sources.reused(inherited, finished=start == steps)
+
+    def snapshot() -> dict:
+        return {name: copy.deepcopy(_state_of(thing)) for name, thing in state.items()}
+
+    def diverged(message: str) -> TrainingDiverged:
+        for name, thing in state.items():  # back to the last weights checked finite
+            _restore(thing, last_good[name])
+        return TrainingDiverged(f"{desc}: {message}; stopped, no checkpoint written for it, and "
+                                f"the model holds the weights of step {last_good_step}, the last "
+                                f"checked finite. Likely causes: NaN/inf in the data, a NaN or inf "
+                                f"setting (a loss weight such as lambda_u=nan), or a learning rate "
+                                f"too high.")
 
     def save(done: int) -> None:
         save_checkpoint(checkpoint, {
             "format": CHECKPOINT_FORMAT, "settings": recorded, "step": done,
+            "code": {**inherited, **code.hashes()},
             "state": {name: _state_of(thing) for name, thing in state.items()},
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "history": history, "elapsed": elapsed, "count": count, "sums": sums})
 
+    last_good, last_good_step = snapshot(), start
     bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps,
                disable=progress_disabled())
     began = time.perf_counter()
@@ -283,16 +431,16 @@ def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
         try:
             loss, parts = step_fn(step)
         except (ValueError, FloatingPointError, RuntimeError) as err:
+            if data and not _data_finite(data):
+                raise diverged(f"step {step + 1} (of {steps}) failed ({type(err).__name__}: "
+                               f"{err}) and the data holds NaN or inf values") from err
             if hasattr(err, "add_note"):  # Python 3.11+: say where, keep the error's type
                 err.add_note(f"{desc}: raised at step {step + 1} (of {steps}); no checkpoint "
-                             f"written for it. A NaN/inf here often comes from the data or "
-                             f"a learning rate too high.")
+                             f"written for it.")
             raise
         if not bool(torch.isfinite(loss.detach()).all()):
-            raise TrainingDiverged(
-                f"{desc}: the loss is {loss.item()} at step {step + 1} (of {steps}); stopped, "
-                f"no checkpoint written. Likely causes: NaN/inf in the data, a NaN or inf "
-                f"setting (a loss weight such as lambda_u=nan), or a learning rate too high.")
+            where = " (the data holds NaN or inf values)" if data and not _data_finite(data) else ""
+            raise diverged(f"the loss is {loss.item()} at step {step + 1} (of {steps}){where}")
         for k, v in parts.items():
             v = v.detach().float()
             sums[k] = sums[k] + v if k in sums else v
@@ -300,6 +448,9 @@ def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
         done = step + 1
         is_record = (every and done % every == 0) or done == steps
         if is_record:
+            if not _weights_finite(state):
+                raise diverged(f"the weights hold NaN or inf after step {done} (of {steps})")
+            last_good, last_good_step = snapshot(), done
             record = {"step": done}
             record.update({k: (v / count).item() for k, v in sums.items()})
             record["seconds"] = elapsed + time.perf_counter() - began
@@ -314,6 +465,8 @@ def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
             sums, count, elapsed, began = {}, 0, 0.0, time.perf_counter()
         if checkpoint is not None and (is_record or (checkpoint_every
                                                      and done % checkpoint_every == 0)):
+            if not is_record and not _weights_finite(state):
+                raise diverged(f"the weights hold NaN or inf after step {done} (of {steps})")
             now = time.perf_counter()
             elapsed, began = elapsed + now - began, now
             save(done)

@@ -1,14 +1,24 @@
-"""Fingerprints of dlcourse's own source code: which library code produced a result.
+"""Fingerprints of what produced a result: the dlcourse code that ran, and the data it was given.
 
-A run cache and the book's stale-page check both ask the same question — "was this made by the
-code that is here now?" — so both use :func:`code_hash`. Dependencies are read from the modules'
-``import`` statements (their syntax tree, nothing is imported), so the answer is the same on any
-machine that holds the same files, and it can be recomputed from a commit.
+A run cache and the book's stale-page check both ask "was this made by the code that is here
+now?". The answer is keyed on the code that *executed*, not on whole modules: while a run (or a
+whole chapter) executes, :class:`CodeRecord` notes every dlcourse function and method whose code
+starts (``sys.setprofile``), and :func:`definition_hashes` hashes each one on its syntax tree with
+docstrings left out (comments never enter a syntax tree). So an edit to a docstring, a comment or
+a function the run never called stales nothing, and an edit to a function it did call stales
+exactly the results that depend on it. :func:`data_fingerprint` covers the tensors a run was given,
+so that a change upstream of training (a subset drawn differently) misses the run as well.
+
+Names are dotted: ``losses.focal_loss``, ``loop.WeightAverage.update``; ``loop.WeightAverage``
+stands for the class body without its methods and ``loop`` for the module's own statements
+(constants, not imports). A method that ran brings its class body and its module's statements in.
 """
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
+import sys
 from pathlib import Path
 
 PACKAGE = "dlcourse"
@@ -20,16 +30,6 @@ DATA_FILES = {"config": ("full_profile.json",)}
 def module_names() -> list[str]:
     """Every module of the package, by its short name (``"losses"``, ``"__init__"``, ...)."""
     return sorted(path.stem for path in ROOT.glob("*.py"))
-
-
-def _check_names(modules) -> list[str]:
-    if isinstance(modules, str):
-        modules = [modules]
-    names = [m.split(".")[-1] if m.startswith(PACKAGE + ".") else m for m in modules]
-    unknown = sorted(set(names) - set(module_names()))
-    if unknown:
-        raise ValueError(f"modules must name dlcourse modules, got unknown {unknown}")
-    return names
 
 
 def imported_modules(code: str, *, package_relative: bool = False) -> set[str]:
@@ -56,31 +56,237 @@ def imported_modules(code: str, *, package_relative: bool = False) -> set[str]:
     return found & known
 
 
-def dependencies(modules) -> list[str]:
-    """``modules`` and every dlcourse module they import, transitively (plus ``__init__``)."""
-    todo, seen = list(_check_names(modules)) + ["__init__"], set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        text = (ROOT / f"{name}.py").read_text(encoding="utf-8")
-        todo.extend(imported_modules(text, package_relative=True) - seen)
-    return sorted(seen)
-
-
-def code_hash(modules=None) -> str:
-    """SHA-256 of the source files of ``modules`` and their dependencies (all modules if None).
-
-    Only file names and bytes enter the hash: it is reproducible from a checkout of a commit. A
-    module's data files (``DATA_FILES``, where present) follow its source, so a result printed from
-    them is as stale as one computed by the code.
-    """
-    names = module_names() if modules is None else dependencies(modules)
+def code_hash() -> str:
+    """SHA-256 of every source file of the package (and its data files): names the exact library
+    a page was executed with, so that Colab installs that one (reproducible from a checkout)."""
     digest = hashlib.sha256()
-    for name in names:
+    for name in module_names():
         digest.update(f"{PACKAGE}/{name}.py".encode() + b"\0" + (ROOT / f"{name}.py").read_bytes())
         for file in DATA_FILES.get(name, ()):
             if (ROOT / file).exists():  # older commits predate the file
                 digest.update(f"{PACKAGE}/{file}".encode() + b"\0" + (ROOT / file).read_bytes())
     return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- definitions
+
+def _digest(text: str | bytes) -> str:
+    return hashlib.sha256(text if isinstance(text, bytes) else text.encode()).hexdigest()[:16]
+
+
+def _without_docstring(body: list) -> list:
+    first = body[0] if body else None
+    if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)):
+        body = body[1:]
+    return body or [ast.Pass()]
+
+
+def _strip_docstrings(node):
+    for inner in ast.walk(node):
+        if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
+            inner.body = _without_docstring(inner.body)
+    return node
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+@functools.lru_cache(maxsize=256)
+def _hashes_of_text(module: str, text: str) -> dict[str, str]:
+    tree = _strip_docstrings(ast.parse(text))
+    found: dict[str, str] = {}
+
+    def visit_class(prefix: str, node: ast.ClassDef) -> None:
+        name = f"{prefix}.{node.name}"
+        for inner in node.body:
+            if isinstance(inner, _DEFS):
+                found[f"{name}.{inner.name}"] = _digest(ast.dump(inner))
+            elif isinstance(inner, ast.ClassDef):
+                visit_class(name, inner)
+        node.body = [s for s in node.body if not isinstance(s, (*_DEFS, ast.ClassDef))] or [ast.Pass()]
+        found[name] = _digest(ast.dump(node))
+
+    own = []
+    for node in tree.body:
+        if isinstance(node, _DEFS):
+            found[f"{module}.{node.name}"] = _digest(ast.dump(node))
+        elif isinstance(node, ast.ClassDef):
+            visit_class(module, node)
+        elif not isinstance(node, (ast.Import, ast.ImportFrom)):
+            own.append(node)
+    found[module] = _digest(ast.dump(ast.Module(body=own, type_ignores=[])))
+    for file in DATA_FILES.get(module, ()):
+        path = ROOT / file
+        found[f"{module}/{file}"] = _digest(path.read_bytes()) if path.exists() else "missing"
+    return found
+
+
+def definition_hashes(module: str) -> dict[str, str]:
+    """Hash of every definition in dlcourse module ``module`` (``"losses"``), by dotted name:
+    functions, methods, class bodies without their methods, the module's own statements, and the
+    data files it reads (``config/full_profile.json``). Docstrings and comments do not count."""
+    path = ROOT / f"{module}.py"
+    if not path.exists():
+        return {}
+    return dict(_hashes_of_text(module, path.read_text(encoding="utf-8")))
+
+
+def current_hash(name: str) -> str | None:
+    """The hash that definition ``name`` (``"losses.focal_loss"``) has now; None if it is gone."""
+    module = name.split("/")[0].split(".")[0]
+    return definition_hashes(module).get(name)
+
+
+def changed(hashes: dict[str, str]) -> list[str]:
+    """The names in a recorded ``{name: hash}`` whose definition differs now (or is gone)."""
+    return sorted(name for name, value in hashes.items() if current_hash(name) != value)
+
+
+def _names_of(code) -> list[str]:
+    """The definitions that a code object ran: itself (up to its enclosing def), its classes, its
+    module's statements (and the module's data files)."""
+    module = Path(code.co_filename).stem
+    if module == "sources":  # the recorder itself: it measures the run, it does not shape it
+        return []
+    qualname = getattr(code, "co_qualname", code.co_name).split(".<locals>")[0]
+    if qualname == "<module>":
+        return [module]
+    parts = qualname.split(".")
+    names = [module] + [".".join([module, *parts[:k]]) for k in range(1, len(parts) + 1)]
+    return names + [f"{module}/{file}" for file in DATA_FILES.get(module, ())]
+
+
+# --------------------------------------------------------------------------- recording
+
+_ACTIVE: list["CodeRecord"] = []
+_PREFIX = str(ROOT) + "/"
+
+
+def _profile(frame, event, arg):
+    if event == "call":
+        code = frame.f_code
+        if code.co_filename.startswith(_PREFIX) and code.co_filename != __file__:
+            for record in _ACTIVE:
+                record.codes.add(code)
+    if _CHAINED is not None:
+        _CHAINED(frame, event, arg)
+
+
+_CHAINED = None
+
+
+class CodeRecord:
+    """The dlcourse code that ran between :meth:`start` and :meth:`stop` (also as ``with``), plus
+    the code of cached runs that were reused in the meantime (:func:`reused`).
+
+    ``hashes()`` gives ``{name: hash}`` for every definition that ran; ``cached_runs`` counts the
+    finished runs that were loaded instead of trained, ``resumed_runs`` those continued part way.
+    Recording costs one Python call per Python function call in the recording thread.
+    """
+
+    def __init__(self):
+        self.codes: set = set()
+        self.inherited: dict[str, str] = {}
+        self.cached_runs = 0
+        self.resumed_runs = 0
+
+    def start(self) -> "CodeRecord":
+        global _CHAINED
+        if not _ACTIVE:
+            previous = sys.getprofile()
+            _CHAINED = None if previous is _profile else previous
+            sys.setprofile(_profile)
+        if self not in _ACTIVE:
+            _ACTIVE.append(self)
+        frame = sys._getframe(1)  # the callers running now (run_steps, fit, ...) ran too
+        while frame is not None:
+            if frame.f_code.co_filename.startswith(_PREFIX):
+                self.codes.add(frame.f_code)
+            frame = frame.f_back
+        return self
+
+    def stop(self) -> "CodeRecord":
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
+        if not _ACTIVE and sys.getprofile() is _profile:
+            sys.setprofile(_CHAINED)
+        return self
+
+    __enter__ = start
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def names(self) -> set[str]:
+        return set(self.inherited) | {n for code in list(self.codes) for n in _names_of(code)}
+
+    def hashes(self) -> dict[str, str]:
+        """``{name: hash}`` of every definition that ran (the current hash of each; a name whose
+        definition is gone keeps the hash it was inherited with)."""
+        found = dict(self.inherited)
+        for name in self.names() - set(self.inherited):
+            value = current_hash(name)
+            if value is not None:
+                found[name] = value
+        return dict(sorted(found.items()))
+
+
+def reused(hashes: dict[str, str], *, finished: bool) -> None:
+    """A run made by the code ``hashes`` was loaded from a checkpoint: every active record inherits
+    that code, and counts a cached (``finished``) or resumed run."""
+    for record in _ACTIVE:
+        record.inherited.update(hashes)
+        if finished:
+            record.cached_runs += 1
+        else:
+            record.resumed_runs += 1
+
+
+_SESSION: CodeRecord | None = None
+
+
+RECORD_FILE_VARIABLE = "DLCOURSE_CODE_RECORD_FILE"
+
+
+def session_record() -> CodeRecord:
+    """The record of this whole process, started on first call. ``make execute`` sets
+    ``DLCOURSE_CODE_RECORD_FILE``, so that importing dlcourse starts it, and after the last cell
+    calls :func:`write_session_record` for the notebook's metadata."""
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = CodeRecord().start()
+    return _SESSION
+
+
+def write_session_record(path=None) -> dict:
+    """Write what this process ran (``code``: ``{name: hash}``, ``cached_runs``, ``resumed_runs``)
+    as JSON to ``path`` (default: the file named by ``DLCOURSE_CODE_RECORD_FILE``)."""
+    import json
+    import os
+
+    record = session_record()
+    found = {"code": record.hashes(), "cached_runs": record.cached_runs,
+             "resumed_runs": record.resumed_runs}
+    target = path or os.environ.get(RECORD_FILE_VARIABLE)
+    if not target:
+        raise ValueError(f"path must name a file (or set {RECORD_FILE_VARIABLE})")
+    Path(target).write_text(json.dumps(found, indent=1, sort_keys=True), encoding="utf-8")
+    return found
+
+
+# --------------------------------------------------------------------------- data
+
+def data_fingerprint(*tensors) -> str:
+    """16 hex digits of SHA-256 over the dtype, shape and values of ``tensors`` (on the CPU): the
+    data a run was given, so that other data of the same shape is another run."""
+    import torch
+
+    digest = hashlib.sha256()
+    for t in tensors:
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"tensors must be torch tensors, got {type(t).__name__}")
+        digest.update(f"{t.dtype}{tuple(t.shape)}".encode())
+        flat = t.detach().cpu().contiguous().reshape(-1)
+        digest.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
+    return digest.hexdigest()[:16]

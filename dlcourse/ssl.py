@@ -18,7 +18,8 @@ from . import augment
 from .checks import (check_bool, check_images, check_int, check_labels, check_number,
                      check_positive_int, check_probabilities, check_tensor)
 from .ctaugment import CTAugment
-from .loop import WeightAverage, cumulative_seconds, describe, precision_for, run_steps
+from .loop import (WeightAverage, cumulative_seconds, describe, describe_callable, precision_for,
+                   run_steps)
 
 
 # --------------------------------------------------------------------------- the pieces
@@ -510,6 +511,7 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
                 "method_settings": _method_settings(method), "labeled": len(x_l),
                 "unlabeled": len(unlabeled), "batch_size": batch_size, "unlabeled_batch_size": ub,
                 "ema_decay": ema_decay, "eval_every": eval_every, "seed": seed,
+                "evaluate": None if evaluate is None else describe_callable(evaluate),
                 **precision.settings, **describe(model, optimizer), "caller": settings or {}}
 
     def step(i: int):
@@ -534,8 +536,8 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
         return extra
 
     history = run_steps(step, steps=steps, checkpoint=checkpoint, settings=recorded,
-                        every=eval_every, checkpoint_every=checkpoint_every, callback=report,
-                        device=device, desc=desc or method.name,
+                        data=(x_l, y_l, unlabeled), every=eval_every,
+                        checkpoint_every=checkpoint_every, callback=report, device=device, desc=desc or method.name,
                         state={"model": model, "ema": ema.average, "optimizer": optimizer,
                                "scaler": precision.scaler, "method": method,
                                "generator": generator})

@@ -1,5 +1,5 @@
 """Superclass labels as an extra loss term: a coarser partition of the classes, added to the
-ordinary cross-entropy (chapter 4). The public names are re-exported by :mod:`dlcourse.losses`.
+ordinary cross-entropy (chapter 4).
 
 * :func:`superclass_loss` — the cross-entropy of the *group* the true class belongs to. ``"soft"``
   sums the softmax over each group (computed with ``logsumexp``); ``"hard"`` is the source
@@ -8,7 +8,8 @@ ordinary cross-entropy (chapter 4). The public names are re-exported by :mod:`dl
   interval or not) for every contiguous interval ``[a, b]`` of class indices, ``a < b``.
 * :func:`group_log_probs`, :func:`group_of`, :func:`check_groups` — the pieces underneath.
 * :func:`cross_group_mistakes` — how many predictions land in the wrong group (frog <-> truck).
-* :func:`welch_interval` — the confidence interval and Welch's t-test for a difference of means.
+* ``welch_interval`` and ``paired_interval`` are :mod:`dlcourse.stats`'s, imported here for the
+  pages that call them through this module.
 * :func:`superclass_explorer` — a slider for the group term's weight on a 3-class, 2-group toy.
 
 ``groups`` is always a partition of the class indices ``0 .. C-1``: a list of lists that together
@@ -22,7 +23,8 @@ from itertools import combinations
 
 import torch
 
-from .checks import check_int, check_number
+from .checks import check_int, check_number, check_numbers as _values
+from .stats import paired_interval, welch_interval  # noqa: F401  (chapter 4 calls them here)
 
 MODES = ("soft", "hard")
 HARD_EPSILON = 1e-7  # Keras's K.epsilon(): the clip the article's hard loss ran through
@@ -204,19 +206,6 @@ def _label_tensor(y, name: str) -> torch.Tensor:
     return y.flatten()
 
 
-def _values(v, name: str) -> torch.Tensor:
-    """A flat float64 tensor of finite numbers."""
-    if v is None or isinstance(v, (str, bytes)):
-        raise ValueError(f"{name} must be a sequence of numbers, got {v!r}")
-    try:
-        t = torch.as_tensor(v, dtype=torch.float64).flatten()
-    except (TypeError, ValueError, RuntimeError):
-        raise ValueError(f"{name} must be a sequence of numbers, got {v!r}") from None
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} must be finite; it contains NaN or inf")
-    return t
-
-
 def cross_group_mistakes(y_true, y_pred, groups, num_classes: int | None = None) -> int:
     """How many predictions fall in another group than the true class (a frog called a truck)."""
     y_true, y_pred = (_label_tensor(y, name) for y, name in ((y_true, "y_true"), (y_pred, "y_pred")))
@@ -235,61 +224,6 @@ def cross_group_mistakes(y_true, y_pred, groups, num_classes: int | None = None)
         if y.numel() and (y.min() < 0 or y.max() >= num_classes):
             raise ValueError(f"{name} holds labels outside 0..{num_classes - 1}")
     return int((member[y_true] != member[y_pred.to(y_true.device)]).sum())
-
-
-def welch_interval(a, b, confidence: float = 0.95) -> dict:
-    """Difference of means ``mean(a) - mean(b)`` with its Welch confidence interval and t-test.
-
-    The standard error is ``sqrt(s_a^2 / n_a + s_b^2 / n_b)`` (sample variances, unequal
-    variances allowed), the degrees of freedom those of Welch and Satterthwaite. Returns a dict
-    with ``diff``, ``low``, ``high``, ``t``, ``df`` and the two-sided ``p`` value.
-    """
-    from scipy import stats
-
-    a, b = _values(a, "a"), _values(b, "b")
-    for name, v in (("a", a), ("b", b)):
-        if v.numel() < 2:
-            raise ValueError(f"{name} needs at least two values, got {v.numel()}")
-    check_number(confidence, "confidence", 0.0, 1.0, low_open=True, high_open=True)
-    va, vb = a.var().item() / a.numel(), b.var().item() / b.numel()
-    diff = (a.mean() - b.mean()).item()
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return {"diff": diff, "low": diff, "high": diff, "t": math.copysign(math.inf, diff)
-                if diff else math.nan, "df": math.nan, "p": 0.0 if diff else 1.0}
-    df = (va + vb) ** 2 / (va ** 2 / (a.numel() - 1) + vb ** 2 / (b.numel() - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
-    t = diff / se
-    return {"diff": diff, "low": diff - half, "high": diff + half, "t": t, "df": df,
-            "p": float(2 * stats.t.sf(abs(t), df))}
-
-
-def paired_interval(a, b, confidence: float = 0.95) -> dict:
-    """Mean of the paired differences ``a[i] - b[i]`` with its t confidence interval and test.
-
-    For runs that share a seed (the same initial weights and minibatches), whatever the seed does
-    to both runs cancels in the difference. The standard error is ``sd(d) / sqrt(n)`` with
-    ``n - 1`` degrees of freedom. Returns a dict with ``diff``, ``low``, ``high``, ``t``, ``df``,
-    the two-sided ``p`` value and ``sd``, the standard deviation of the differences.
-    """
-    from scipy import stats
-
-    a, b = _values(a, "a"), _values(b, "b")
-    if a.numel() != b.numel():
-        raise ValueError(f"a and b must pair up, got {a.numel()} and {b.numel()} values")
-    if a.numel() < 2:
-        raise ValueError(f"a needs at least two values, got {a.numel()}")
-    check_number(confidence, "confidence", 0.0, 1.0, low_open=True, high_open=True)
-    d = a - b
-    n, diff, sd = d.numel(), d.mean().item(), d.std().item()
-    se = sd / math.sqrt(n)
-    if se == 0:
-        return {"diff": diff, "low": diff, "high": diff, "t": math.copysign(math.inf, diff)
-                if diff else math.nan, "df": n - 1, "p": 0.0 if diff else 1.0, "sd": sd}
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
-    t = diff / se
-    return {"diff": diff, "low": diff - half, "high": diff + half, "t": t, "df": n - 1,
-            "p": float(2 * stats.t.sf(abs(t), n - 1)), "sd": sd}
 
 
 # --- the explorer: three classes A, B | C in two groups, the true class is A ------------------

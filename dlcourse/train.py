@@ -13,8 +13,8 @@ from typing import Callable, Sequence
 import torch
 
 from .loop import (  # noqa: F401  (re-exported: chapters and tests use train.*)
-    CheckpointError, TrainingDiverged, WeightAverage, describe, load_checkpoint, precision_for,
-    progress_disabled, run_steps, save_checkpoint)
+    CheckpointError, TrainingDiverged, WeightAverage, describe, describe_callable,
+    load_checkpoint, precision_for, progress_disabled, run_steps, save_checkpoint)
 
 
 def minibatches(n: int, batch_size: int, *, generator: torch.Generator | None = None,
@@ -46,6 +46,7 @@ def fit(
     amp: bool | None = None,
     desc: str = "training",
     settings: dict | None = None,
+    state: dict | None = None,
 ) -> list[dict]:
     """Train ``model`` for ``epochs`` passes over ``data`` and return the per-epoch history.
 
@@ -56,7 +57,8 @@ def fit(
 
     With ``checkpoint`` set, the state after every epoch (and the CPU/CUDA random states) is saved
     there with the settings (batch size, seed, model and optimiser hyper-parameters, scheduler,
-    plus your ``settings`` dict), and an existing file is resumed from. A checkpoint made with
+    plus your ``settings`` dict), and an existing file is resumed from. ``state`` names more that a
+    resume must restore, such as a ``torch.Generator`` the loss draws noise from. A checkpoint made with
     other settings, or holding more epochs than asked for, raises ``ValueError``
     (:class:`~dlcourse.loop.CheckpointError`): delete the file or use another path.
     """
@@ -79,6 +81,8 @@ def fit(
     recorded = {"loop": "fit", "batch_size": batch_size, "seed": seed, "rows": n,
                 "per_epoch": per_epoch,
                 "scheduler": type(scheduler).__name__ if scheduler is not None else None,
+                "loss_fn": describe_callable(loss_fn),
+                "on_epoch_end": None if on_epoch_end is None else describe_callable(on_epoch_end),
                 **precision.settings, **describe(model, optimizer), "caller": settings or {}}
 
     def step(i: int):
@@ -106,13 +110,13 @@ def fit(
         return on_epoch_end(epoch, {"epoch": epoch, "loss": record["loss"],
                                     "seconds": record["seconds"]})
 
-    state = {"model": model, "optimizer": optimizer, "scaler": precision.scaler,
-             "generator": generator}
+    loop_state = {"model": model, "optimizer": optimizer, "scaler": precision.scaler,
+                  "generator": generator}
     if scheduler is not None:
-        state["scheduler"] = scheduler
-    history = run_steps(step, steps=epochs * per_epoch, state=state, checkpoint=checkpoint,
-                        settings=recorded, every=per_epoch, callback=callback,
-                        device=device, desc=desc)
+        loop_state["scheduler"] = scheduler
+    history = run_steps(step, steps=epochs * per_epoch, state={**(state or {}), **loop_state},
+                        checkpoint=checkpoint, settings=recorded, data=data, every=per_epoch,
+                        callback=callback, device=device, desc=desc)
     model.eval()
     return [{"epoch": r["step"] // per_epoch - 1,
              **{k: v for k, v in r.items() if k != "step"}} for r in history]

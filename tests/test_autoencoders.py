@@ -552,3 +552,40 @@ def test_pretrain_resumes_from_its_checkpoint(tmp_path):
     assert path.exists() and len(resumed) == 3
     assert resumed[0]["loss"] == first[0]["loss"]
     assert [r["loss"] for r in resumed] == pytest.approx([r["loss"] for r in straight])
+
+
+class _Stop(Exception):
+    pass
+
+
+_STOP_AFTER = {"epochs": None}
+
+
+def _stop(epoch, record):
+    """A callback whose code and closure stay the same between the two calls (both are part of
+    the run's settings); the epoch to stop after is read from a module-level dict."""
+    if epoch + 1 == _STOP_AFTER["epochs"]:
+        raise _Stop
+
+
+def test_denoising_pretrain_resumes_bit_for_bit(tmp_path):
+    """The noise generator travels in the checkpoint: stopped after 2 of 4 epochs and resumed,
+    the weights equal those of an uninterrupted run exactly."""
+    x = torch.rand(48, 64, generator=torch.Generator().manual_seed(0))
+
+    def run(path, stop_after=None):
+        _STOP_AFTER["epochs"] = stop_after
+        torch.manual_seed(0)
+        model = ae.MLPAutoencoder(64, 4)
+        try:
+            ae.pretrain(model, x, epochs=4, batch_size=16, noise_std=0.3, clip=True,
+                        on_epoch_end=_stop, checkpoint=path)
+        except _Stop:
+            return None
+        return model
+
+    whole = run(tmp_path / "whole.pt")
+    assert run(tmp_path / "part.pt", stop_after=3) is None  # the record of epoch 2 is saved
+    resumed = run(tmp_path / "part.pt")
+    for a, b in zip(whole.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)

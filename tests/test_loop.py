@@ -178,6 +178,51 @@ def test_fit_stops_on_nan_weight_and_writes_nothing(tmp_path):
     assert not path.exists()
 
 
+def test_fit_stops_on_infinite_weights_and_keeps_the_last_finite_ones(tmp_path):
+    """lr = 1e9 gives a finite first loss and infinite weights: stopped, nothing written, and the
+    model holds the weights of the last record (here: the start)."""
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.randn(40, 3, generator=torch.Generator().manual_seed(1)) * 1e30
+    y = (x[:, 0] > 0).long()
+    with pytest.raises(TrainingDiverged, match=r"(weights hold NaN or inf|the loss is).*step"):
+        train.fit(model, torch.optim.SGD(model.parameters(), lr=1e9),
+                  lambda m, xb, yb: F.cross_entropy(m(xb), yb), (x, y), epochs=2, batch_size=40,
+                  checkpoint=tmp_path / "fit.pt")
+    assert not (tmp_path / "fit.pt").exists()
+    assert all(torch.equal(model.state_dict()[k], start[k]) for k in start)
+
+
+def test_diverged_run_keeps_the_weights_of_the_last_record(tmp_path):
+    model, optimizer, generator = _setup()
+    step = _stepper(model, optimizer, generator, _regression(), nan_at=6)
+    with pytest.raises(TrainingDiverged, match="step 7 .*weights of step 4"):
+        run_steps(step, steps=14, every=4, state={"model": model, "optimizer": optimizer,
+                                                   "generator": generator})
+    reference, _ = _run(tmp_path, "ref.pt", 4)
+    assert all(torch.equal(model.state_dict()[k], reference.state_dict()[k])
+               for k in reference.state_dict())
+
+
+def test_load_checkpoint_names_a_bad_map_location_not_the_file(tmp_path):
+    _run(tmp_path, "a.pt", 4)
+    with pytest.raises(ValueError, match="map_location") as info:
+        load_checkpoint(tmp_path / "a.pt", map_location="bogus")
+    assert not isinstance(info.value, CheckpointError) and "damaged" not in str(info.value)
+
+
+@pytest.mark.parametrize("content", ["text", [1, 2], 3])
+def test_load_checkpoint_of_something_else_is_a_checkpoint_error(tmp_path, content):
+    path = tmp_path / "x.pt"
+    if isinstance(content, str):
+        path.write_text("a text file\n")
+    else:
+        torch.save(content, path)
+    with pytest.raises(CheckpointError, match=r"x\.pt"):
+        load_checkpoint(path)
+
+
 def test_fit_stops_on_nan_data(tmp_path):
     x = torch.randn(40, 3)
     x[5, 1] = math.inf
@@ -201,14 +246,19 @@ def test_iic_train_refuses_a_longer_checkpoint(tmp_path):
 
 
 def test_iic_train_stops_on_nan(tmp_path):
-    """NaN images: IIC's own input check (info.iic_loss) stops it, the loop adds the step."""
+    """NaN images end in TrainingDiverged naming the step, whichever inner check sees them first."""
     x = torch.rand(16, 1, 16, 16)
     x[:] = math.nan
-    with pytest.raises((ValueError, FloatingPointError), match="finite|NaN") as info:
+    with pytest.raises(TrainingDiverged, match=r"step 1 .*NaN or inf"):
         _iic(tmp_path / "iic.pt", 4, x)
-    if hasattr(info.value, "__notes__"):
-        assert "step 1 " in info.value.__notes__[0]
     assert not (tmp_path / "iic.pt").exists()
+
+
+def test_iic_train_resumed_with_other_images_is_refused(tmp_path):
+    path = tmp_path / "iic.pt"
+    _iic(path, 2)
+    with pytest.raises(CheckpointError, match=r"iic\.pt.*data"):
+        _iic(path, 4, torch.rand(16, 1, 16, 16))
 
 
 def _ssl(path, steps, lambda_u=75.0, x_l=None):

@@ -36,17 +36,24 @@ x = 1 + 1
 """
 
 
+def _code_of(*names) -> dict:
+    """A recorded ``code`` entry: the current hash of each named definition."""
+    return {name: notebooks.sources.current_hash(name) for name in names}
+
+
 @pytest.fixture
 def chapter_dir(tmp_path, monkeypatch):
-    """A chapters/ folder with one executed, in-sync pair, and the tool pointed at it."""
+    """A chapters/ folder with one executed, in-sync pair (it ran data.data_dir), and the tool
+    pointed at it."""
     chapters = tmp_path / "chapters"
     chapters.mkdir()
     (chapters / "01_demo.md").write_text(MD)
     notebook = notebooks.jupytext.read(chapters / "01_demo.md")
-    notebook.cells[1].outputs = []
+    notebook.cells[1].outputs = [nbformat.v4.new_output("stream", text="2\n")]
     notebook.cells[1].execution_count = 1
     notebook.metadata["dlcourse"] = {"profile": "quick", "source_hash": notebooks.source_hash(notebook),
-                                     **notebooks.code_record(notebook)}
+                                     "outputs_hash": notebooks.outputs_hash(notebook),
+                                     "code": _code_of("data", "data.data_dir")}
     nbformat.write(notebook, chapters / "01_demo.ipynb")
     monkeypatch.setattr(notebooks, "ROOT", tmp_path)
     monkeypatch.setattr(notebooks, "CHAPTERS", chapters)
@@ -74,6 +81,12 @@ def library_copy(tmp_path, monkeypatch):
     return copy
 
 
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
 def test_fresh_pair_has_no_problems(chapter_dir):
     assert notebooks.problems() == []
     assert notebooks.library_drift() == []
@@ -81,65 +94,53 @@ def test_fresh_pair_has_no_problems(chapter_dir):
     assert code == 0 and "outputs fresh" in out, out
 
 
-def _hash_files(folder, names) -> str:
-    """The recorded hash computed by hand: SHA-256 over 'dlcourse/<name>.py', NUL, file bytes;
-    config's estimate file follows config's source (the banner prints from it)."""
+def test_library_hash_is_sha256_of_every_file_by_name(tmp_path):
+    """The wheel's version (Colab) comes from this hash, computed here independently."""
+    folder = ROOT / "dlcourse"
     digest = hashlib.sha256()
-    for name in names:
+    for name in sorted(p.stem for p in folder.glob("*.py")):
         digest.update(f"dlcourse/{name}.py".encode() + b"\0" + (folder / f"{name}.py").read_bytes())
-        if name == "config" and (folder / "full_profile.json").exists():
+        if name == "config":
             digest.update(b"dlcourse/full_profile.json\0" + (folder / "full_profile.json").read_bytes())
-    return digest.hexdigest()
+    assert notebooks.library_hash() == digest.hexdigest()
 
 
-def test_code_record_names_imported_modules_and_hashes_their_files():
-    notebook = notebooks.jupytext.reads(MD, fmt="md:myst")
-    record = notebooks.code_record(notebook)
-    # data.py imports nothing from dlcourse; __init__ is imported with any dlcourse module
-    assert record["modules"] == ["__init__", "data"]
-    assert record["modules_hash"] == _hash_files(ROOT / "dlcourse", ["__init__", "data"])
-    assert record["module_hashes"]["__init__"] == _hash_files(ROOT / "dlcourse", ["__init__"])
-    assert record["module_hashes"]["data"] == record["modules_hash"]
-    assert notebooks.library_hash() == _hash_files(
-        ROOT / "dlcourse", sorted(p.stem for p in (ROOT / "dlcourse").glob("*.py")))
-
-
-def test_recorded_hash_is_reproducible_from_a_copy_of_the_files(tmp_path):
-    """Another checkout (another folder, another process) of the same files records the same hash."""
-    copy = tmp_path / "elsewhere"
-    for part in ("dlcourse", "tools"):
-        shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
-    notebook_file = tmp_path / "demo.ipynb"
-    nbformat.write(notebooks.jupytext.reads(MD, fmt="md:myst"), notebook_file)
-    script = ("import json, sys, nbformat; sys.path.insert(0, 'tools'); import notebooks; "
-              f"print(json.dumps(notebooks.code_record(nbformat.read({str(notebook_file)!r}, 4))))")
-    run = subprocess.run([sys.executable, "-c", script], cwd=copy, capture_output=True, text=True,
-                         env={"PATH": "/usr/bin:/bin"}, check=True)
-    record = json.loads(run.stdout)
-    assert record["modules_hash"] == _hash_files(ROOT / "dlcourse", ["__init__", "data"])
-    assert record == notebooks.code_record(notebooks.jupytext.reads(MD, fmt="md:myst"))
-
-
-def test_magics_do_not_hide_imports():
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "%matplotlib inline\n!echo hi\nimport dlcourse.config as cfg")])
-    assert notebooks.chapter_modules(notebook) == ["__init__", "config", "data"]
-
-
-def test_library_edit_fails_strictly_and_names_chapter_and_module(chapter_dir, library_copy):
+def test_body_edit_of_a_function_that_ran_is_stale_and_named(chapter_dir, library_copy):
     assert _check()[0] == 0
-    with open(library_copy / "data.py", "a") as fh:
-        fh.write("\n# an edit after the chapter was executed\n")
-    assert notebooks.problems() == []  # cells and sources are still fine ...
-    code, out = _check()  # ... but the outputs came from other library code
+    _edit(library_copy / "data.py", 'expanduser()', 'expanduser().absolute()')
+    assert notebooks.problems() == []  # cells and outputs are still fine ...
+    code, out = _check()  # ... but they came from other library code
     assert code == 1, out
     assert "chapters/01_demo.ipynb" in out and "stale" in out
-    assert "data.py changed since execution" in out
+    assert "data.data_dir changed since execution" in out
     assert "make execute CHAPTER=01_demo" in out
 
 
+def test_docstring_comment_and_unused_code_edits_stale_nothing(chapter_dir, library_copy):
+    _edit(library_copy / "data.py", '"""The local data folder:', '"""The local folder of data:')
+    _edit(library_copy / "data.py", "def data_dir() -> Path:\n",
+          "def data_dir() -> Path:  # a comment\n")
+    with open(library_copy / "data.py", "a") as fh:
+        fh.write("\n# an edit after the chapter was executed\n")
+    _edit(library_copy / "losses.py", "def ", "def _unused():\n    return 1\n\n\ndef ")
+    assert _check() == (0, "1 chapter pair(s) in sync, outputs fresh\n")
+
+
+def test_slider_edit_stales_only_the_chapter_that_draws_it(chapter_dir, library_copy):
+    """Two chapters: one drew a widget, one did not; an edit inside the widget stales the first."""
+    shutil.copy(chapter_dir / "01_demo.md", chapter_dir / "02_slider.md")
+    notebook = nbformat.read(chapter_dir / "01_demo.ipynb", as_version=4)
+    notebook.metadata["dlcourse"]["code"] = _code_of("data.data_dir", "widgets.live_figure")
+    nbformat.write(notebook, chapter_dir / "02_slider.ipynb")
+    assert _check()[0] == 0
+    _edit(library_copy / "widgets.py", "def live_figure(", "def live_figure(*_a, **_k):\n    pass\n\n\ndef _old(")
+    out = _check()[1]
+    assert "02_slider.ipynb: outputs are stale: widgets.live_figure" in out, out
+    assert "01_demo.ipynb" not in out
+
+
 def test_allow_library_drift_downgrades_to_a_note(chapter_dir, library_copy, monkeypatch):
-    (library_copy / "data.py").write_text("# replaced\n")
+    _edit(library_copy / "data.py", 'expanduser()', 'expanduser().absolute()')
     code, out = _check("--allow-library-drift")
     assert code == 0, out
     assert "note" in out and "make execute CHAPTER=01_demo" in out
@@ -150,40 +151,49 @@ def test_allow_library_drift_downgrades_to_a_note(chapter_dir, library_copy, mon
 
 
 def test_drift_note_does_not_hide_other_problems(chapter_dir, library_copy):
-    (library_copy / "data.py").write_text("# replaced\n")
+    _edit(library_copy / "data.py", 'expanduser()', 'expanduser().absolute()')
     (chapter_dir / "01_demo.md").write_text(MD.replace("1 + 1", "1 + 2"))
     code, out = _check("--allow-library-drift")
     assert code == 1 and "differ in their cells" in out, out
 
 
-def test_change_in_an_imported_dependency_is_named_with_the_importer(chapter_dir, library_copy):
+def test_hand_edited_output_fails_the_check(chapter_dir):
     notebook = nbformat.read(chapter_dir / "01_demo.ipynb", as_version=4)
-    notebook.cells[1].source = "from dlcourse import config"  # config imports data
-    notebook.metadata["dlcourse"].update(source_hash=notebooks.source_hash(notebook),
-                                         **notebooks.code_record(notebook))
+    notebook.cells[1].outputs[0].text = "3\n"
     nbformat.write(notebook, chapter_dir / "01_demo.ipynb")
-    (chapter_dir / "01_demo.md").write_text(MD.replace("from dlcourse import data\nx = 1 + 1",
-                                                       "from dlcourse import config"))
-    assert _check()[0] == 0
-    with open(library_copy / "data.py", "a") as fh:
-        fh.write("\n# edited\n")
-    code, out = _check()
-    assert code == 1
-    assert "data.py changed since execution (and with them config.py, which import them)" in out, out
-    with open(library_copy / "train.py", "a") as fh:  # a module the chapter does not use
-        fh.write("\n# edited\n")
-    assert "train.py" not in _check()[1]
+    code, out = _check("--allow-library-drift")
+    assert code == 1 and "differ from those recorded at execution" in out, out
 
 
-def test_notebook_executed_before_module_records_is_stale(chapter_dir):
+def test_notebook_that_records_no_code_is_stale(chapter_dir):
     notebook = nbformat.read(chapter_dir / "01_demo.ipynb", as_version=4)
-    for key in ("modules", "modules_hash", "module_hashes"):
-        del notebook.metadata["dlcourse"][key]
+    del notebook.metadata["dlcourse"]["code"]
     nbformat.write(notebook, chapter_dir / "01_demo.ipynb")
     code, out = _check()
     assert code == 1
-    assert "chapters/01_demo.ipynb" in out and "make execute CHAPTER=01_demo" in out
+    assert "records no dlcourse code" in out and "make execute CHAPTER=01_demo" in out
     assert _check("--allow-library-drift")[0] == 0
+
+
+def test_execute_records_the_code_that_ran_in_the_kernel(tmp_path, monkeypatch):
+    """A real execution in a fresh kernel: the functions its cells called are recorded (and the
+    ones they did not call are not), with the outputs' hash and no cached run."""
+    chapters = tmp_path / "chapters"
+    chapters.mkdir()
+    (chapters / "01_demo.md").write_text(MD.replace(
+        "from dlcourse import data\nx = 1 + 1",
+        "import torch\nfrom dlcourse import info\nprint(float(info.entropy(torch.tensor([0.5, 0.5]))))"))
+    monkeypatch.setattr(notebooks, "ROOT", tmp_path)
+    monkeypatch.setattr(notebooks, "CHAPTERS", chapters)
+    path = notebooks.execute(chapters / "01_demo.md", "smoke", timeout=120)
+    notebook = nbformat.read(path, as_version=4)
+    recorded = notebook.metadata["dlcourse"]
+    assert "info.entropy" in recorded["code"] and "info.mutual_information" not in recorded["code"]
+    assert recorded["code"]["info.entropy"] == notebooks.sources.current_hash("info.entropy")
+    assert recorded["cached_runs"] == 0 and recorded["runs"]["smoke"]["cached_runs"] == 0
+    assert recorded["outputs_hash"] == notebooks.outputs_hash(notebook)
+    assert len(notebook.cells) == 2  # the recording cell is not kept
+    assert "0.69" in notebook.cells[1].outputs[0]["text"]
 
 
 def test_edited_source_is_out_of_sync_and_stale(chapter_dir):
@@ -208,6 +218,7 @@ def test_sync_carries_prose_and_keeps_outputs(chapter_dir):
     notebook = nbformat.read(chapter_dir / "01_demo.ipynb", as_version=4)
     notebook.cells[1].outputs = [_glue_output("x")]
     notebook.metadata["dlcourse"]["source_hash"] = notebooks.source_hash(notebook)
+    notebook.metadata["dlcourse"]["outputs_hash"] = notebooks.outputs_hash(notebook)
     nbformat.write(notebook, chapter_dir / "01_demo.ipynb")
     (chapter_dir / "01_demo.md").write_text(MD.replace("# A chapter", "# A chapter\n\nNow x is {glue:text}`x:.1f`."))
     assert any("differ in their cells" in p for p in notebooks.problems())

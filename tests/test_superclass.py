@@ -5,6 +5,8 @@ import math
 import pytest
 import torch
 
+from dlcourse import stats
+
 from dlcourse import superclass as sc
 from dlcourse.models import TenLayerCNN
 
@@ -188,39 +190,9 @@ def test_cross_group_mistakes_counts_by_hand():
     assert sc.cross_group_mistakes(y_true, y_pred, CIFAR_GROUPS) == 3
 
 
-def test_welch_interval_agrees_with_scipy():
-    from scipy import stats
-
-    a = [0.91, 0.905, 0.912, 0.899, 0.915, 0.908]
-    b = [0.897, 0.902, 0.889, 0.9, 0.893]
-    result = sc.welch_interval(a, b)
-    reference = stats.ttest_ind(a, b, equal_var=False)
-    assert result["t"] == pytest.approx(reference.statistic, rel=1e-9)
-    assert result["p"] == pytest.approx(reference.pvalue, rel=1e-9)
-    assert result["low"] < result["diff"] < result["high"]
-    # the interval excludes 0 exactly when p < 0.05
-    assert (result["low"] > 0) == (result["p"] < 0.05)
-
-
-def test_paired_interval_agrees_with_scipy_and_by_hand():
-    from scipy import stats
-
-    a = [0.91, 0.905, 0.912, 0.899, 0.915]
-    b = [0.897, 0.902, 0.889, 0.9, 0.893]
-    result = sc.paired_interval(a, b)
-    reference = stats.ttest_rel(a, b)
-    assert result["t"] == pytest.approx(reference.statistic, rel=1e-9)
-    assert result["p"] == pytest.approx(reference.pvalue, rel=1e-9)
-    d = [x - y for x, y in zip(a, b)]
-    mean = sum(d) / 5
-    sd = math.sqrt(sum((v - mean) ** 2 for v in d) / 4)
-    half = 2.7764451051977987 * sd / math.sqrt(5)  # t quantile 0.975 at 4 degrees of freedom
-    assert result["diff"] == pytest.approx(mean, rel=1e-12)
-    assert result["low"] == pytest.approx(mean - half, rel=1e-9)
-    assert result["high"] == pytest.approx(mean + half, rel=1e-9)
-    assert result["sd"] == pytest.approx(sd, rel=1e-12)
-    with pytest.raises(ValueError, match="pair up"):
-        sc.paired_interval(a, b[:4])
+def test_intervals_are_the_stats_modules():
+    """Chapter 4 calls them through this module: one implementation, in dlcourse.stats."""
+    assert sc.paired_interval is stats.paired_interval and sc.welch_interval is stats.welch_interval
 
 
 def test_ten_layer_cnn_shapes_and_layer_count():

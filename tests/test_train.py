@@ -143,12 +143,13 @@ def test_checkpoint_resume_matches_uninterrupted_run(tmp_path):
     history_a = fit(model_a, opt_a, _ce, data, epochs=4, batch_size=8, seed=7,
                     checkpoint=tmp_path / "a.pt", scheduler=sched_a)
 
-    # run B: crashes in the middle of epoch 3 (calls 11-15 are epoch 3; crash on call 13)
-    calls = {"n": 0}
+    # run B: crashes in the middle of epoch 3 (calls 11-15 are epoch 3; crash on call 13); the
+    # same function is called again after the restart (a different loss would be refused)
+    calls = {"n": 0, "crash_at": 13}
 
     def crashing_loss(model, x, y):
         calls["n"] += 1
-        if calls["n"] == 13:
+        if calls["n"] == calls["crash_at"]:
             raise Crash
         return _ce(model, x, y)
 
@@ -164,7 +165,8 @@ def test_checkpoint_resume_matches_uninterrupted_run(tmp_path):
     # ... and the cell is run again: fresh model, optimiser and scheduler, same checkpoint path
     model_c, opt_c, sched_c = _resumable_setup()
     torch.manual_seed(999)  # the global RNG after a restart is whatever it is
-    history_c = fit(model_c, opt_c, _ce, data, epochs=4, batch_size=8, seed=7,
+    calls["crash_at"] = None
+    history_c = fit(model_c, opt_c, crashing_loss, data, epochs=4, batch_size=8, seed=7,
                     checkpoint=ckpt_b, scheduler=sched_c)
 
     state_a, state_c = model_a.state_dict(), model_c.state_dict()
@@ -180,16 +182,18 @@ def test_checkpoint_resume_matches_uninterrupted_run(tmp_path):
 
 def test_finished_checkpoint_is_not_trained_again(tmp_path):
     ckpt = tmp_path / "done.pt"
-    torch.manual_seed(0)
-    model = nn.Linear(D, C)
-    fit(model, torch.optim.SGD(model.parameters(), lr=0.1), _ce, _data(), epochs=2, batch_size=8, checkpoint=ckpt)
-    trained = {k: v.clone() for k, v in model.state_dict().items()}
-
     calls = {"n": 0}
 
     def counting_loss(model, x, y):
         calls["n"] += 1
         return _ce(model, x, y)
+
+    torch.manual_seed(0)
+    model = nn.Linear(D, C)
+    fit(model, torch.optim.SGD(model.parameters(), lr=0.1), counting_loss, _data(), epochs=2,
+        batch_size=8, checkpoint=ckpt)
+    trained = {k: v.clone() for k, v in model.state_dict().items()}
+    calls["n"] = 0
 
     torch.manual_seed(1)
     fresh = nn.Linear(D, C)
@@ -212,7 +216,8 @@ def test_checkpoint_file_is_weights_only_and_no_tmp_left(tmp_path):
     assert [r["acc"] for r in state["history"]] == [0.5, 0.5]
     for k, v in model.state_dict().items():
         assert torch.equal(state["state"]["model"][k], v)
-    assert sorted(p.name for p in ckpt.parent.iterdir()) == ["model.ckpt"]
+    # the checkpoint and its inter-process lock file; no temporary file left
+    assert sorted(p.name for p in ckpt.parent.iterdir()) == ["model.ckpt", "model.ckpt.lock"]
 
 
 def test_resume_after_on_epoch_end_returned_numpy_scalar(tmp_path):
@@ -220,11 +225,16 @@ def test_resume_after_on_epoch_end_returned_numpy_scalar(tmp_path):
     x, y = _data()
     torch.manual_seed(0)
     model = nn.Linear(D, C)
+    current = {"model": model}
+
+    def score(epoch, record):
+        return {"acc": (predict(current["model"], x).argmax(1) == y).numpy().mean()}
+
     fit(model, torch.optim.SGD(model.parameters(), lr=0.1), _ce, (x, y), epochs=1, batch_size=8,
-        checkpoint=ckpt, on_epoch_end=lambda e, r: {"acc": (predict(model, x).argmax(1) == y).numpy().mean()})
-    fresh = nn.Linear(D, C)
+        checkpoint=ckpt, on_epoch_end=score)
+    fresh = current["model"] = nn.Linear(D, C)
     history = fit(fresh, torch.optim.SGD(fresh.parameters(), lr=0.1), _ce, (x, y), epochs=2, batch_size=8,
-                  checkpoint=ckpt, on_epoch_end=lambda e, r: {"acc": 0.0})
+                  checkpoint=ckpt, on_epoch_end=score)
     assert len(history) == 2
 
 

@@ -8,12 +8,15 @@
 
 ``execute`` copies the cells of the ``.md`` (the source people edit) into the ``.ipynb``, runs it
 top to bottom in a fresh kernel, and records in the notebook metadata the provenance (profile,
-device, dataset, time), a hash of the source cells, and which dlcourse code the cells ran: the
-modules they import (transitively) with their hashes (:mod:`dlcourse.sources`). ``check`` fails
-when a pair's cells differ, when a notebook's outputs were produced from other source cells than
-it now holds, or from other dlcourse code than the checkout now holds (stale). The last failure
-becomes a note with ``--allow-library-drift`` (or ``DLCOURSE_ALLOW_LIBRARY_DRIFT=1``), so that a
-library change can land before the ~75 CPU-minutes of re-executing every chapter.
+device, dataset, time), a hash of the source cells, a hash of the outputs, and the dlcourse code
+that executed: every function and method that ran, in the kernel or in a cached run it reused,
+with the hash of its definition (:class:`dlcourse.sources.CodeRecord`), and how many cached runs
+it reused (``cached_runs``). ``check`` fails when a pair's cells differ, when a notebook's outputs
+were produced from other source cells than it now holds or were edited after execution, or when
+a definition that ran has changed since (stale: it names them). An edit to code the chapter never
+ran (a slider it does not draw, a docstring, a comment) stales nothing. The last failure becomes
+a note with ``--allow-library-drift`` (or ``DLCOURSE_ALLOW_LIBRARY_DRIFT=1``), so that a library
+change can land before the CPU-hours of re-executing every chapter.
 
 ``sync`` carries an edit of the prose (markdown cells) into an executed notebook without running it
 again, which is honest because outputs depend on the code cells only: it refuses when any code cell
@@ -55,48 +58,18 @@ def source_hash(notebook) -> str:
 
 
 def library_hash() -> str:
-    """SHA-256 of the dlcourse package's source files: which library produced the outputs."""
+    """SHA-256 of the dlcourse package's source files: the wheel Colab installs for this page."""
     return sources.code_hash()
 
 
-def _python_of(cell_source: str) -> str:
-    """A code cell as plain Python: IPython magics and shell escapes become ordinary calls."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-    except ImportError:  # pragma: no cover - IPython comes with every Jupyter kernel
-        return "\n".join("" if line.lstrip()[:1] in ("%", "!") else line
-                         for line in cell_source.splitlines())
-    return TransformerManager().transform_cell(cell_source)
+def outputs_hash(notebook) -> str:
+    """SHA-256 of every code cell's outputs: an output edited by hand after execution shows."""
+    outputs = [cell.get("outputs", []) for cell in notebook.cells if cell.cell_type == "code"]
+    return hashlib.sha256(json.dumps(outputs, sort_keys=True, ensure_ascii=False)
+                          .encode("utf-8")).hexdigest()
 
 
-def chapter_modules(notebook) -> list[str]:
-    """The dlcourse modules a notebook's code cells import, with everything they import in turn."""
-    imported = set()
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            imported |= sources.imported_modules(_python_of(cell.source))
-    return sources.dependencies(sorted(imported))
-
-
-def code_record(notebook) -> dict:
-    """What the notebook's outputs depend on in dlcourse, for the metadata at execution:
-    ``modules`` (transitive imports of its code cells), ``modules_hash`` (one hash of them all) and
-    ``module_hashes`` (per module, the hash of it and its own imports: names what changed)."""
-    modules = chapter_modules(notebook)
-    return {"modules": modules, "modules_hash": sources.code_hash(modules),
-            "module_hashes": {m: sources.code_hash([m]) for m in modules}}
-
-
-def changed_modules(recorded: dict, notebook) -> tuple[list[str], list[str]]:
-    """``(changed, affected)`` files since execution: ``changed`` certainly differ themselves (their
-    hash moved while none of their imports' did); ``affected`` import a changed module and may or
-    may not differ themselves. Modules newly imported count as changed."""
-    before = recorded.get("module_hashes") or {}
-    now = chapter_modules(notebook)
-    moved = {m for m in now if before.get(m) != sources.code_hash([m])}
-    changed = sorted(m for m in moved
-                     if not any(d in moved for d in sources.dependencies([m]) if d != m))
-    return changed, sorted(moved - set(changed))
+RECORD_CELL = "from dlcourse import sources as _s\n_s.write_session_record()"
 
 
 def pairs() -> list[Path]:
@@ -119,9 +92,11 @@ def execute(md_path: Path, profile: str, timeout: int | None = None) -> Path:
 
     with tempfile.TemporaryDirectory() as tmp:
         record_file = Path(tmp) / "provenance.json"
+        code_file = Path(tmp) / "code.json"
         python_path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
         env = {"DLCOURSE_PROFILE": profile, "DLCOURSE_PROVENANCE_FILE": str(record_file),
-               "PYTHONPATH": python_path,  # the kernel runs the dlcourse that code_record hashes
+               sources.RECORD_FILE_VARIABLE: str(code_file),  # importing dlcourse starts it
+               "PYTHONPATH": python_path,  # the kernel runs the dlcourse of this checkout
                "TQDM_DISABLE": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
                # OpenMP threads that spin while waiting make CPU training many times slower
                # when another process holds a core, so PASSIVE is the default here; a chapter
@@ -131,20 +106,25 @@ def execute(md_path: Path, profile: str, timeout: int | None = None) -> Path:
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         began = time.time()
+        notebook.cells.append(nbformat.v4.new_code_cell(RECORD_CELL))  # what ran; removed below
         try:
             NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                            resources={"metadata": {"path": str(md_path.parent)}}).execute()
         finally:
+            notebook.cells.pop()
             for key, value in saved.items():
                 os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+        seconds = round(time.time() - began, 1)
         record = json.loads(record_file.read_text()) if record_file.exists() else {"profile": profile}
-    record.update(source_hash=source_hash(notebook), library_hash=library_hash(),
-                  **code_record(notebook), seconds=round(time.time() - began, 1))
+        record.update(json.loads(code_file.read_text()))
+    record.update(source_hash=source_hash(notebook), outputs_hash=outputs_hash(notebook),
+                  library_hash=library_hash(), seconds=seconds)
     # keep the latest run of every profile: the teaching page shows quick and full run times
     runs = {}
     if nb_path.exists():
         runs = nbformat.read(nb_path, as_version=4).metadata.get("dlcourse", {}).get("runs", {})
-    runs[profile] = {k: record.get(k) for k in ("seconds", "device", "dataset", "date")}
+    runs[profile] = {k: record.get(k) for k in ("seconds", "device", "dataset", "date",
+                                                  "cached_runs")}
     record["runs"] = runs
     notebook.metadata["dlcourse"] = record
     nbformat.write(notebook, nb_path)
@@ -196,31 +176,29 @@ def sync_prose(md_path: Path) -> Path:
     return nb_path
 
 
-def _files(modules) -> str:
-    return ", ".join(f"{m}.py" for m in modules)
+def stale_code(notebook) -> list[str] | None:
+    """The dlcourse definitions that ran for this notebook's outputs and differ now (None when the
+    notebook records no code)."""
+    recorded = notebook.metadata.get("dlcourse", {}).get("code")
+    return None if recorded is None else sources.changed(recorded)
 
 
 def library_drift() -> list[str]:
-    """Chapters whose outputs came from other dlcourse code than this checkout's, as sentences that
-    say which modules changed and how to refresh the page (empty when every page is current)."""
+    """Chapters whose outputs came from dlcourse code that has changed since, as sentences that
+    name the changed definitions and how to refresh the page (empty when every page is current)."""
     found = []
     for md_path in pairs():
         nb_path = md_path.with_suffix(".ipynb")
         if not nb_path.exists():
             continue  # problems() reports the missing notebook
-        notebook = nbformat.read(nb_path, as_version=4)
-        recorded = notebook.metadata.get("dlcourse", {})
+        stale = stale_code(nbformat.read(nb_path, as_version=4))
         name, fix = nb_path.relative_to(ROOT), f"run make execute CHAPTER={md_path.stem}"
-        if "modules_hash" not in recorded:
-            found.append(f"{name}: executed before the dlcourse modules it uses were recorded, so "
-                         f"nothing shows which library code made its outputs; {fix}")
-        elif recorded["modules_hash"] != sources.code_hash(chapter_modules(notebook)):
-            changed, affected = changed_modules(recorded, notebook)
-            what = f"{_files(changed)} changed since execution" if changed else \
-                "the dlcourse code it uses changed since execution"
-            if affected:
-                what += f" (and with them {_files(affected)}, which import them)"
-            found.append(f"{name}: outputs are stale: {what}; {fix}")
+        if stale is None:
+            found.append(f"{name}: records no dlcourse code that ran, so nothing shows which library "
+                         f"code made its outputs; {fix}")
+        elif stale:
+            shown = ", ".join(stale[:8]) + (f" and {len(stale) - 8} more" if len(stale) > 8 else "")
+            found.append(f"{name}: outputs are stale: {shown} changed since execution; {fix}")
     return found
 
 
@@ -241,6 +219,9 @@ def problems() -> list[str]:
         if recorded.get("source_hash") != source_hash(notebook):
             found.append(f"{nb_path.relative_to(ROOT)}: outputs are stale (source hash differs from the "
                          f"one recorded at execution); run make execute CHAPTER={md_path.stem}")
+        if recorded.get("outputs_hash") != outputs_hash(notebook):
+            found.append(f"{nb_path.relative_to(ROOT)}: its outputs differ from those recorded at "
+                         f"execution (edited by hand?); run make execute CHAPTER={md_path.stem}")
         if recorded.get("profile") not in ("quick", "full"):
             found.append(f"{nb_path.relative_to(ROOT)}: outputs come from profile "
                          f"{recorded.get('profile')!r}; the book shows quick or full runs")
