@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import augment, metrics, train
+from . import augment, metrics, moved, train
 from .checks import check_int, check_labels, check_number, check_positive_int, check_tensor
 
 CODE_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
@@ -609,43 +609,6 @@ def decoder_sweep(model: nn.Module, low, high, steps: int = 12) -> torch.Tensor:
     return mosaic.reshape(steps * h, steps * w)
 
 
-def lambda_explorer(codes: dict, y, train_mask, class_names=None,
-                    notes: dict | None = None):
-    """A slider over precomputed fine-tuning runs.
-
-    ``codes[lam]`` is the N x 2 code after fine-tuning with weight ``lam`` and
-    ``notes[lam]`` an optional line under the title. The slider only redraws (nothing
-    is trained), so it is instant; the axes stay fixed across lambda values.
-    """
-    import ipywidgets as W
-
-    from .widgets import live_figure
-
-    if not codes:
-        raise ValueError("codes must hold at least one lambda")
-    values = sorted(codes)
-    everything = np.concatenate([_features(z) for z in codes.values()])
-    pad = 0.05 * (everything.max(0) - everything.min(0)) + 1e-6
-    low, high = everything.min(0) - pad, everything.max(0) + pad
-    slider = W.SelectionSlider(options=[(f"{v:g}", v) for v in values],
-                               value=values[0], description="λ",
-                               continuous_update=True)
-
-    def draw(figure, lam):
-        figure.clear()
-        ax = figure.add_subplot(111)
-        title = f"code after fine-tuning, λ = {lam:g}"
-        if notes and lam in notes:
-            title += "\n" + notes[lam]
-        plot_codes(codes[lam], y, train_mask, ax=ax, class_names=class_names,
-                   title=title)
-        ax.set(xlabel="$z_1$", ylabel="$z_2$", xlim=(low[0], high[0]),
-               ylim=(low[1], high[1]))
-        figure.tight_layout()
-
-    return live_figure([slider], draw, figsize=(5.2, 4.6))
-
-
 # ------------------------------------------------------------ variational autoencoder
 
 
@@ -757,3 +720,6 @@ def train_vae(model: VAE, x: torch.Tensor, *, epochs: int, batch_size: int,
 
     return _fit(model, loss_fn, (x,), lr=lr, epochs=epochs, batch_size=batch_size,
                 seed=seed, on_epoch_end=on_epoch_end, desc=desc)
+
+
+__getattr__ = moved.to_explore(__name__, ['lambda_explorer'])  # pages executed before the move

@@ -120,3 +120,16 @@ def conditional_entropy(joint: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"joint must be a 2-D matrix, got shape {tuple(joint.shape)}")
     p_y = joint.sum(dim=0)
     return (_plogp(p_y).sum() - _plogp(joint).sum()).clamp_min(0.0)
+
+
+def morph_joint(dependence: float, skew: float = 0.0, num_clusters: int = 5) -> torch.Tensor:
+    """A joint matrix between independence and perfect agreement.
+
+    P = d * diag(m) + (1 - d) * m m^T, with both marginals equal to m, where m_k is proportional to
+    exp(-skew * k): ``skew = 0`` gives balanced clusters, larger values pile mass on cluster 0.
+    """
+    dependence = check_number(dependence, "dependence", 0.0, 1.0)
+    skew = check_number(skew, "skew", low=0.0)
+    check_int(num_clusters, "num_clusters", low=2)
+    m = torch.softmax(-skew * torch.arange(num_clusters, dtype=torch.float64), dim=0)
+    return dependence * torch.diag(m) + (1 - dependence) * torch.outer(m, m)

@@ -340,6 +340,8 @@ def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
     if not isinstance(checkpoint_every, int) or not checkpoint_every >= 0:
         raise ValueError(f"checkpoint_every must be an int >= 0, got {checkpoint_every!r}")
     settings_text(settings or {})
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise ValueError(f"checkpoint must be None or a file path, got {checkpoint!r}")
     if not isinstance(state, dict) or not state:
         raise ValueError(f"state must be a non-empty dict of what a resume restores, got {state!r}")
     data = tuple(data)

@@ -22,7 +22,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .checks import check_number
+from .checks import check_in_range, check_number, check_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
 LOSS_TYPES = ("softmax", "focal", "sigmoid", "sigmoid focal")
@@ -242,3 +242,24 @@ def class_balanced_loss(logits: torch.Tensor, target: torch.Tensor, counts, beta
     if by_batch:
         return per_sample.sum() / len(target)
     return _reduce(per_sample, sample_weight, reduction)
+
+
+FOCAL_GRID = torch.linspace(0.002, 0.998, 250, dtype=torch.float64)
+
+
+def focal_curves(gamma: float, p_t: torch.Tensor = FOCAL_GRID) -> tuple[torch.Tensor, torch.Tensor]:
+    """The focal loss and its gradient with respect to the true-class logit, as functions of ``p_t``.
+
+    Both come from :func:`dlcourse.losses.focal_loss` and autograd on two-class logits
+    ``(log p_t, log(1 - p_t))``, whose softmax is exactly ``(p_t, 1 - p_t)``. The gradient with
+    respect to the true-class logit depends on ``p_t`` only, whatever the number of classes.
+    """
+    check_number(gamma, "gamma", low=0.0)
+    check_in_range(check_tensor(p_t, "p_t", ndim=1, floating=True), "p_t", 0.0, 1.0)
+    if p_t.numel() and not bool(((p_t > 0) & (p_t < 1)).all()):
+        raise ValueError("p_t must lie strictly between 0 and 1 (log p_t and log(1 - p_t) are taken)")
+    logits = torch.stack([p_t.log(), (1 - p_t).log()], dim=1).requires_grad_(True)
+    target = torch.zeros(len(p_t), dtype=torch.int64)
+    loss = focal_loss(logits, target, gamma=gamma, reduction="none")
+    (grad,) = torch.autograd.grad(loss.sum(), logits)
+    return loss.detach(), grad[:, 0]

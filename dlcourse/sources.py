@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import inspect
 import sys
 from pathlib import Path
 
@@ -116,26 +117,42 @@ def _hashes_of_text(module: str, text: str) -> dict[str, str]:
         elif not isinstance(node, (ast.Import, ast.ImportFrom)):
             own.append(node)
     found[module] = _digest(ast.dump(ast.Module(body=own, type_ignores=[])))
-    for file in DATA_FILES.get(module, ()):
-        path = ROOT / file
-        found[f"{module}/{file}"] = _digest(path.read_bytes()) if path.exists() else "missing"
     return found
 
 
+def _module_file(module: str) -> Path:
+    """The source file of dotted module ``module`` inside the package (``"explore.losses"``)."""
+    path = ROOT.joinpath(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
 def definition_hashes(module: str) -> dict[str, str]:
-    """Hash of every definition in dlcourse module ``module`` (``"losses"``), by dotted name:
-    functions, methods, class bodies without their methods, the module's own statements, and the
-    data files it reads (``config/full_profile.json``). Docstrings and comments do not count."""
-    path = ROOT / f"{module}.py"
+    """Hash of every definition in dlcourse module ``module`` (``"losses"``, ``"explore.losses"``),
+    by dotted name: functions, methods, class bodies without their methods, the module's own
+    statements, and the data files it reads (``config/full_profile.json``). Docstrings and
+    comments do not count."""
+    path = _module_file(module)
     if not path.exists():
         return {}
-    return dict(_hashes_of_text(module, path.read_text(encoding="utf-8")))
+    found = dict(_hashes_of_text(module, path.read_text(encoding="utf-8")))
+    for file in DATA_FILES.get(module, ()):
+        data = path.parent / file
+        found[f"{module}/{file}"] = _digest(data.read_bytes()) if data.exists() else "missing"
+    return found
+
+
+def _module_of(name: str) -> str:
+    """The module part of a definition's dotted name: its longest prefix that is a module."""
+    parts = name.split("/")[0].split(".")
+    for k in range(len(parts), 0, -1):
+        if _module_file(".".join(parts[:k])).exists():
+            return ".".join(parts[:k])
+    return parts[0]
 
 
 def current_hash(name: str) -> str | None:
     """The hash that definition ``name`` (``"losses.focal_loss"``) has now; None if it is gone."""
-    module = name.split("/")[0].split(".")[0]
-    return definition_hashes(module).get(name)
+    return definition_hashes(_module_of(name)).get(name)
 
 
 def changed(hashes: dict[str, str]) -> list[str]:
@@ -146,7 +163,8 @@ def changed(hashes: dict[str, str]) -> list[str]:
 def _names_of(code) -> list[str]:
     """The definitions that a code object ran: itself (up to its enclosing def), its classes, its
     module's statements (and the module's data files)."""
-    module = Path(code.co_filename).stem
+    relative = Path(code.co_filename).relative_to(_PREFIX).with_suffix("")
+    module = ".".join(relative.parts[:-1] if relative.name == "__init__" else relative.parts)
     if module == "sources":  # the recorder itself: it measures the run, it does not shape it
         return []
     qualname = getattr(code, "co_qualname", code.co_name).split(".<locals>")[0]
@@ -161,12 +179,16 @@ def _names_of(code) -> list[str]:
 
 _ACTIVE: list["CodeRecord"] = []
 _PREFIX = str(ROOT) + "/"
+_FUNCTION = inspect.CO_NEWLOCALS
 
 
 def _profile(frame, event, arg):
     if event == "call":
         code = frame.f_code
-        if code.co_filename.startswith(_PREFIX) and code.co_filename != __file__:
+        # functions only: a module's or class's body runs at import, whether or not it is used;
+        # a function that runs brings its class body and module statements in (_names_of)
+        if (code.co_flags & _FUNCTION and code.co_filename.startswith(_PREFIX)
+                and code.co_filename != __file__):
             for record in _ACTIVE:
                 record.codes.add(code)
     if _CHAINED is not None:
@@ -201,7 +223,7 @@ class CodeRecord:
             _ACTIVE.append(self)
         frame = sys._getframe(1)  # the callers running now (run_steps, fit, ...) ran too
         while frame is not None:
-            if frame.f_code.co_filename.startswith(_PREFIX):
+            if frame.f_code.co_flags & _FUNCTION and frame.f_code.co_filename.startswith(_PREFIX):
                 self.codes.add(frame.f_code)
             frame = frame.f_back
         return self

@@ -62,3 +62,24 @@ def test_cycle_detector_can_fail(monkeypatch):
     except AssertionError:
         return
     raise AssertionError("a cycle went unnoticed")
+
+
+def test_explorers_live_in_explore_and_are_found_under_their_former_module():
+    """Pages executed before the move call ``iic.objective_explorer``: the same function, and the
+    maths module does not define it (its source shows no display code)."""
+    import inspect
+
+    from dlcourse import autoencoders, explore, flows, iic, ssl, superclass, widgets
+    for module, name in ((iic, "objective_explorer"), (ssl, "sharpening_explorer"),
+                         (superclass, "superclass_explorer"), (flows, "coupling_explorer"),
+                         (autoencoders, "lambda_explorer"), (widgets, "focal_explorer"),
+                         (widgets, "effective_number_explorer"), (widgets, "joint_explorer")):
+        assert getattr(module, name) is getattr(explore, name)
+        assert inspect.getmodule(getattr(explore, name)).__name__.startswith("dlcourse.explore.")
+        assert "ipywidgets" not in inspect.getsource(module) or module is widgets
+    try:
+        iic.no_such_explorer
+    except AttributeError as err:
+        assert "no_such_explorer" in str(err)
+    else:
+        raise AssertionError("an unknown name must raise AttributeError")

@@ -1,6 +1,5 @@
 """The chapter pairs: sync and staleness detection, and the profile switch at the top of every chapter."""
 import hashlib
-import importlib.util
 import json
 import re
 import shutil
@@ -11,10 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tools import notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("notebooks_tool", ROOT / "tools" / "notebooks.py")
-notebooks = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(notebooks)
 
 MD = """---
 jupytext:
@@ -130,12 +128,13 @@ def test_slider_edit_stales_only_the_chapter_that_draws_it(chapter_dir, library_
     """Two chapters: one drew a widget, one did not; an edit inside the widget stales the first."""
     shutil.copy(chapter_dir / "01_demo.md", chapter_dir / "02_slider.md")
     notebook = nbformat.read(chapter_dir / "01_demo.ipynb", as_version=4)
-    notebook.metadata["dlcourse"]["code"] = _code_of("data.data_dir", "widgets.live_figure")
+    notebook.metadata["dlcourse"]["code"] = _code_of("data.data_dir", "explore.core.live_figure")
     nbformat.write(notebook, chapter_dir / "02_slider.ipynb")
     assert _check()[0] == 0
-    _edit(library_copy / "widgets.py", "def live_figure(", "def live_figure(*_a, **_k):\n    pass\n\n\ndef _old(")
+    _edit(library_copy / "explore" / "core.py", "def live_figure(",
+          "def live_figure(*_a, **_k):\n    pass\n\n\ndef _old(")
     out = _check()[1]
-    assert "02_slider.ipynb: outputs are stale: widgets.live_figure" in out, out
+    assert "02_slider.ipynb: outputs are stale: explore.core.live_figure" in out, out
     assert "01_demo.ipynb" not in out
 
 
