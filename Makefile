@@ -53,10 +53,10 @@ test: system-deps $(STAMP)
 	$(BIN)/python -m pytest tests -q
 	DLCOURSE_PROFILE=smoke TQDM_DISABLE=1 OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest --nbval-lax -q -p no:cacheprovider chapters/*.ipynb
 	$(MAKE) check
-	$(BIN)/python tools/colab.py check
+	$(BIN)/python -m tools.colab check
 	$(MAKE) book
-	$(BIN)/python tools/colab.py e2e
-	$(BIN)/python tools/check_pages.py --screenshots _build/screenshots
+	$(BIN)/python -m tools.colab_e2e
+	$(BIN)/python -m tools.check_pages --screenshots _build/screenshots
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q
@@ -64,30 +64,30 @@ unit: $(STAMP)
 ## make check: the chapter pairs are in sync, their outputs are the executed ones (hashed), and
 ## the dlcourse code that ran for them (recorded at execution) is the code here.
 check: $(STAMP)
-	$(BIN)/python tools/notebooks.py check $(CHECK_FLAGS)
+	$(BIN)/python -m tools.notebooks check $(CHECK_FLAGS)
 
 ## make execute CHAPTER=01_mutual_information PROFILE=quick|full: refresh a chapter's outputs.
 execute: $(STAMP)
 	@test -n "$(CHAPTER)" || { echo "usage: make execute CHAPTER=01_mutual_information PROFILE=quick"; exit 2; }
-	$(BIN)/python tools/notebooks.py execute chapters/$(CHAPTER).md --profile $(PROFILE)
+	$(BIN)/python -m tools.notebooks execute chapters/$(CHAPTER).md --profile $(PROFILE)
 
 ## make sync CHAPTER=03_imbalanced_losses: carry a prose-only edit into the executed notebook
 ## (refused when a code cell changed: outputs depend on code, so that needs make execute).
 sync: $(STAMP)
 	@test -n "$(CHAPTER)" || { echo "usage: make sync CHAPTER=03_imbalanced_losses"; exit 2; }
-	$(BIN)/python tools/notebooks.py sync chapters/$(CHAPTER).md
+	$(BIN)/python -m tools.notebooks sync chapters/$(CHAPTER).md
 
 ## make colab: regenerate colab/NN_slug.ipynb (the notebooks the launch button opens) from the chapters.
 colab: $(STAMP)
-	$(BIN)/python tools/colab.py build
+	$(BIN)/python -m tools.colab build
 
 ## make student: the notebooks without solutions, for a class, in _build/student/.
 student: $(STAMP)
-	$(BIN)/python tools/student.py _build/student
+	$(BIN)/python -m tools.student _build/student
 
 ## make student-html: the HTML book without solutions, for a class, in _build/student-html/.
 student-html: $(STAMP)
-	$(BIN)/python tools/student.py --html _build/student-html
+	$(BIN)/python -m tools.student --html _build/student-html
 
 clean:
 	rm -rf _build

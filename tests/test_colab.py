@@ -1,7 +1,7 @@
 """The Colab launch: wheels of the exact code, the generated notebooks, the launch link, the install cell.
 
 The end-to-end run on the built site (serve, fresh environment, execute chapter 01) is
-``python tools/colab.py e2e``, a step of ``make test`` after the book build.
+``python -m tools.colab_e2e``, a step of ``make test`` after the book build.
 """
 from __future__ import annotations
 
@@ -18,12 +18,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from book._ext import colab_launch
+from tools import colab, colab_e2e
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
-import colab  # noqa: E402
-import colab_e2e  # noqa: E402
-import colab_launch  # noqa: E402
 
 
 def independent_code_hash(package_dir: Path) -> str:
@@ -97,8 +95,6 @@ def test_commit_for_hash_finds_a_commit_with_that_code():
 def chapter(library_hash="ab" * 32):
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# A chapter"),
-        nbformat.v4.new_code_cell('# Colab only: install dlcourse at the version this notebook was run with.\n'
-                                  'import sys'),
         nbformat.v4.new_code_cell("print(1 + 1)", execution_count=1,
                                   outputs=[nbformat.v4.new_output("stream", text="2\n")]),
     ])
@@ -120,9 +116,9 @@ def test_colab_notebook_starts_with_the_install_cell_and_keeps_the_outputs():
     assert 'SOURCE = "git+https://github.com/o/r@c0ffee"' in install
     assert "\nUSE_DRIVE = False" in install
     compile(install, "install", "exec")
-    # the chapter's former install cell is gone, everything else is there with its outputs
-    assert [c.source for c in made.cells[1:]] == [source.cells[0].source, source.cells[2].source]
-    assert made.cells[2].outputs == source.cells[2].outputs
+    # then every cell of the chapter, with its outputs
+    assert [c.source for c in made.cells[1:]] == [c.source for c in source.cells]
+    assert made.cells[2].outputs == source.cells[1].outputs
     assert made.metadata["accelerator"] == "GPU" and made.metadata["colab"]["provenance"] == []
     assert made.metadata["dlcourse"]["library_hash"] == "ab" * 32
     unexecuted = chapter()
@@ -145,14 +141,14 @@ def small_book(tmp_path) -> Path:
 
 def test_build_then_check_and_check_sees_any_change(tmp_path):
     root = small_book(tmp_path)
-    assert colab.problems(root) == ["colab/01_a.ipynb is missing: run python tools/colab.py build"]
+    assert colab.problems(root) == ["colab/01_a.ipynb is missing: run python -m tools.colab build"]
     colab.build(root)
     first = (root / "colab" / "01_a.ipynb").read_text()
     assert colab.problems(root) == []
     colab.build(root)
     assert (root / "colab" / "01_a.ipynb").read_text() == first  # deterministic
     (root / "colab" / "01_a.ipynb").write_text(first.replace("A chapter", "Another chapter"))
-    assert colab.problems(root) == ["colab/01_a.ipynb is out of date: run python tools/colab.py build"]
+    assert colab.problems(root) == ["colab/01_a.ipynb is out of date: run python -m tools.colab build"]
     (root / "colab" / "09_gone.ipynb").write_text(first)
     assert "colab/09_gone.ipynb has no executed chapter: delete it" in colab.problems(root)
 
@@ -185,14 +181,62 @@ def fresh_python(tmp_path_factory):
     return colab_e2e.fresh_environment(tmp_path_factory.mktemp("venv") / "venv")
 
 
-def test_install_cell_offline_prints_one_line_and_no_trace(fresh_python):
+def test_install_cell_offline_in_a_kernel_says_why_and_stops_run_all(fresh_python):
+    """In a Jupyter kernel (ipykernel sets FORCE_COLOR=1, so pip colours its errors), with the book's
+    site and the repository refused: both reasons, plain, then an error that stops "Run all"."""
     assert colab_e2e.run_cell(fresh_python, "import dlcourse", colab_e2e.clean_env()).returncode != 0
     cell = colab.install_cell("ab" * 32, "0.1.0", CONFIG, "main").source
-    result = colab_e2e.run_cell(fresh_python, cell, colab_e2e.clean_env(DLCOURSE_BOOK_URL="http://127.0.0.1:9/"))
-    lines = result.stdout.strip().splitlines()
-    assert result.returncode == 0 and "Traceback" not in result.stdout + result.stderr, result
-    assert len(lines) == 1 and lines[0].startswith("dlcourse could not be installed ("), lines
-    assert "http://127.0.0.1:9/_static/wheels/dlcourse-0.1.0+abababababab-py3-none-any.whl opens" in lines[0]
+    env = colab_e2e.unreachable(colab_e2e.clean_env(FORCE_COLOR="1"))
+    ran, error = colab_e2e.run_in_kernel(fresh_python, [cell, "import dlcourse"], env)
+    lines = colab_e2e.printed(ran.cells[0]).splitlines()
+    assert error is not None and error.ename == "RuntimeError", error
+    assert ran.cells[1].execution_count is None and ran.cells[1].outputs == []  # never ran
+    assert lines[0] == "dlcourse could not be installed", lines
+    assert lines[1].startswith("  from the book's site: ") and "Connection refused" in lines[1], lines
+    assert lines[2].startswith("  from the repository: fatal: unable to access "), lines
+    assert "Failed to connect to 127.0.0.1" in lines[2], lines
+    assert lines[3] == (f"Check that the runtime is online and that {env['DLCOURSE_BOOK_URL']}"
+                        f"_static/wheels/dlcourse-0.1.0+abababababab-py3-none-any.whl opens, "
+                        f"then run this cell again."), lines
+    assert len(lines) == 4 and "\x1b" not in "".join(lines)
+    assert colab_e2e.failure_problems(ran, error) == []
+
+
+def test_failure_problems_sees_a_cell_that_goes_on():
+    """The e2e check of the refused run fails on the old behaviour: one line, no reason, no stop."""
+    ran = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
+            "stream", name="stdout", text="dlcourse could not be installed (pip failed): check it\n")]),
+        nbformat.v4.new_code_cell("import dlcourse", outputs=[nbformat.v4.new_output(
+            "error", ename="ModuleNotFoundError", evalue="No module named 'dlcourse'", traceback=[])])])
+    assert len(colab_e2e.failure_problems(ran, None)) == 2
+
+
+def test_pip_reason_strips_colours_and_cuts_between_words():
+    """The cell's reason(): git's error first, else pip's last ERROR line, else its diagnostic."""
+    namespace = {}
+    cell = colab.install_cell("ab" * 32, "0.1.0", CONFIG, "main").source
+    exec(cell.split("try:")[0], namespace)  # the definitions only
+    reason = namespace["reason"]
+    old_pip = ("\x1b[31mERROR: Could not install requirement dlcourse from http://127.0.0.1:9/x.whl because "
+               "of error HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: "
+               "/_static/wheels/dlcourse-0.1.0+abababababab-py3-none-any.whl (Caused by NewConnection"
+               "Error('Failed to establish a new connection: [Errno 111] Connection refused'))\x1b[0m\n")
+    said = reason(old_pip)
+    assert said.startswith("Could not install requirement dlcourse from (address) because ")
+    assert said.endswith("[Errno 111] Connection refused'))") and " ... " in said and len(said) <= 245
+    plain = old_pip[5:-5].replace("http://127.0.0.1:9/x.whl", "(address)")
+    assert set(said.split()) - {"..."} <= set(plain.split()), said  # whole words only
+    new_pip = ("\x1b[1;31merror\x1b[0m: connection-failed\n\n\x1b[31m×\x1b[0m Failed to connect to "
+               "\x1b[1;35m127.0.0.1\x1b[0m while fetching \x1b[4;94mhttp://127.0.0.1:9/x.whl\x1b[0m\n"
+               "\x1b[31m╰─>\x1b[0m [Errno 111] Connection refused\n\nhint: Are you connected?\n")
+    assert reason(new_pip) == ("Failed to connect to 127.0.0.1 while fetching (address): "
+                               "[Errno 111] Connection refused")
+    git = ("  × git clone --quiet https://github.com/o/r /tmp/x did not run successfully.\n"
+           "  ╰─> [1 lines of output]\n"
+           "      fatal: unable to access 'https://github.com/o/r/': Could not resolve host: github.com\n"
+           "ERROR: Failed to build 'dlcourse' when git clone --quiet https://github.com/o/r /tmp/x\n")
+    assert reason(git) == "fatal: unable to access '(address)': Could not resolve host: github.com"
 
 
 def test_install_cell_does_nothing_outside_colab(fresh_python):
@@ -217,3 +261,20 @@ def test_generation_is_deterministic():
     `colab.py check` could never pass."""
     first = colab.generate()
     assert colab.generate() == first
+
+
+
+def test_check_fails_loudly_on_markdown_it_cannot_render(tmp_path, monkeypatch, capsys):
+    root = small_book(tmp_path)
+    notebook = nbformat.read(root / "chapters" / "01_a.ipynb", as_version=4)
+    notebook.cells[0].source += "\n\nSee {numref}`fig-loss`."
+    nbformat.write(notebook, root / "chapters" / "01_a.ipynb")
+    with pytest.raises(ValueError, match=r"chapters/01_a, cell 0: unknown MyST role \{numref\}") as caught:
+        colab.problems(root)
+
+    def problems():
+        raise caught.value
+
+    monkeypatch.setattr(colab, "problems", problems)  # main() on this book, not the course
+    assert colab.main(["check"]) == 1
+    assert "error: chapters/01_a, cell 0: unknown MyST role {numref}" in capsys.readouterr().out

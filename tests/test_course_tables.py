@@ -1,15 +1,13 @@
 """The teaching table shows a chapter's recorded full run, else its estimated full-profile GPU time."""
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("sphinx")
+from book._ext import course_tables  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("course_tables", ROOT / "book" / "_ext" / "course_tables.py")
-course_tables = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(course_tables)
 
 
 def _chapter(folder, stem, runs):

@@ -60,7 +60,7 @@ def chapter_dir(tmp_path, monkeypatch):
 
 
 def _check(*flags) -> tuple[int, str]:
-    """``tools/notebooks.py check`` in this process: its exit code and what it printed."""
+    """``python -m tools.notebooks check`` in this process: its exit code and what it printed."""
     import contextlib
     import io
 

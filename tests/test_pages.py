@@ -1,11 +1,5 @@
 """The reader-side page checks catch what they claim to catch."""
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("pages_tool", ROOT / "tools" / "check_pages.py")
-pages = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pages)
+from tools import check_pages as pages
 
 
 def _site(tmp_path, body, other='<h1 id="top">Other</h1>'):

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from dlcourse import flows, train
+from dlcourse import flows
 from dlcourse.loop import precision_for
 
 
@@ -59,11 +59,6 @@ def test_cpu_precision_when_asked_is_bfloat16_autocast():
 def test_precision_rejects_bad_enabled(bad):
     with pytest.raises(ValueError, match="enabled"):
         precision_for("cpu", enabled=bad)
-
-
-def test_autocast_for_is_precision_for(monkeypatch):
-    """The old helper train.autocast_for follows the same decision (no second rule)."""
-    assert train.autocast_for(torch.device("cpu"), True).fast_dtype == torch.bfloat16
 
 
 def test_flow_prior_keeps_float64():

@@ -1,6 +1,5 @@
 """The "What reproduces" scoreboard: verdict rule, glue reading, and every claim backed by a glued value."""
 import copy
-import importlib.util
 import json
 import math
 import re
@@ -8,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from book._ext import scoreboard as sb
+
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("scoreboard", ROOT / "book" / "_ext" / "scoreboard.py")
-sb = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sb)
 
 CLAIMS = sb.load_claims(ROOT / "book" / "claims.yml")
 

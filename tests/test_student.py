@@ -1,14 +1,12 @@
 """The student edition keeps every exercise and drops every solution."""
-import importlib.util
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from tools import student
+
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("student_tool", ROOT / "tools" / "student.py")
-student = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(student)
 
 
 def _notebook(*cells):

@@ -27,14 +27,33 @@ def test_focal_curves_match_the_closed_forms():
         assert torch.allclose(grad, closed, rtol=1e-8, atol=1e-14)
 
 
-def test_focal_explorer_snapshot_and_redraw():
-    explorer = widgets.focal_explorer()
+def test_focal_explorer_snapshot_and_redraw(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    figures, make = [], plt.figure
+
+    def catch(*args, **kwargs):  # the explorer's figure, caught as it is made
+        figures.append(make(*args, **kwargs))
+        return figures[-1]
+
+    monkeypatch.setattr(plt, "figure", catch)
+    explorer = widgets.focal_explorer(gamma=2.0)
     assert isinstance(explorer, widgets.WithSnapshot) and _is_png(explorer)
     bundle = explorer._repr_mimebundle_()
     assert "image/png" in bundle and "application/vnd.jupyter.widget-view+json" in bundle
-    slider = explorer.widget.children[0]
-    slider.value = 0.0  # redraws without error
-    assert slider.value == 0.0
+    (figure,) = figures
+
+    def focal_line():  # the red curve of the loss panel: (p_t, loss)
+        (line,) = [ln for ln in figure.axes[0].lines if ln.get_color() == "tab:red"]
+        return torch.as_tensor(line.get_xdata()), torch.as_tensor(line.get_ydata())
+
+    p, loss = focal_line()
+    assert torch.allclose(loss, -((1 - p) ** 2.0) * p.log(), rtol=1e-6)
+    slider = explorer.widget.children[0].children[0]  # the controls row, then the slider
+    slider.value = 0.0  # as a reader moves it: the figure redraws
+    p, loss = focal_line()
+    assert torch.allclose(loss, -p.log(), rtol=1e-6)  # gamma = 0: cross-entropy
+    assert "gamma = 0" in figure._suptitle.get_text()
 
 
 def test_effective_number_explorer_snapshot_and_redraw():

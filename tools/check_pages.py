@@ -1,6 +1,6 @@
 """Check the built book the way a reader meets it, and take a screenshot of every chapter page.
 
-    python tools/check_pages.py [--screenshots DIR]
+    python -m tools.check_pages [--screenshots DIR]
 
 For each chapter page in _build/html: no unrendered glue role, no error output, at least one figure,
 and every internal link pointing at an existing page (and anchor). With Debian's chromium installed,

@@ -1,9 +1,10 @@
 """The Colab side of the book: notebooks that install exactly the dlcourse their outputs came from.
 
-    python tools/colab.py build          # write colab/NN_slug.ipynb for every executed chapter
-    python tools/colab.py check          # fail if the committed colab/ notebooks are out of date
-    python tools/colab.py wheels DIR     # write the wheels the Colab notebooks install into DIR
-    python tools/colab.py e2e [SITE]     # after the book build: serve SITE, install, run chapter 01
+    python -m tools.colab build          # write colab/NN_slug.ipynb for every executed chapter
+    python -m tools.colab check          # fail if the committed colab/ notebooks are out of date
+    python -m tools.colab wheels DIR     # write the wheels the Colab notebooks install into DIR
+
+After the book build, ``python -m tools.colab_e2e`` tries the whole launch (:mod:`tools.colab_e2e`).
 
 Each executed chapter records ``library_hash`` (``dlcourse.sources.code_hash()``) in its metadata.
 The book build (``book/_ext/colab_launch.py``) writes a wheel of that very code into the site, named
@@ -23,6 +24,7 @@ import importlib.util
 import io
 import json
 import re
+import string
 import subprocess
 import sys
 import tempfile
@@ -37,17 +39,17 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     from pip._vendor import tomli as tomllib
 
+from . import executed
+from .colab_markdown import convert_notebook, load_bibliography, page_titles
+
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
 COLAB = ROOT / "colab"
 PACKAGE = "dlcourse"
 WHEELS_PATH = "_static/wheels"  # where the wheels live inside the built site
 INSTALL_CELL_ID = "dlcourse-colab-install"
-OLD_INSTALL_CELL = "# Colab only: install dlcourse"  # the chapters' former first cell, superseded here
 # A fixed time stamp inside the wheels: the same code gives the same bytes.
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
-
-from colab_markdown import convert_notebook, load_bibliography, page_titles  # noqa: E402
 
 
 # ---------------------------------------------------------------- configuration
@@ -184,7 +186,7 @@ def recorded_hashes(notebooks) -> dict[str, list[str]]:
     """``library_hash`` -> the notebooks executed with it."""
     found: dict[str, list[str]] = {}
     for path in notebooks:
-        recorded = nbformat.read(path, as_version=4).metadata.get("dlcourse", {}).get("library_hash")
+        recorded = executed.record(nbformat.read(path, as_version=4)).get("library_hash")
         if recorded:
             found.setdefault(recorded, []).append(Path(path).name)
     return found
@@ -212,26 +214,37 @@ def write_wheels(out_dir: Path, notebooks=None, root: Path = ROOT) -> tuple[list
 
 # ---------------------------------------------------------------- the Colab notebooks
 
-INSTALL_CELL = '''\
-# Colab: install the dlcourse this notebook was executed with (elsewhere this cell does nothing).
+INSTALL_CELL = string.Template(r'''# Colab: install the dlcourse this notebook was executed with (elsewhere this cell does nothing).
 USE_DRIVE = False  # True: keep datasets and checkpoints on Google Drive, so a new runtime resumes
 
 import os, re, subprocess, sys
-LIBRARY_HASH = "{library_hash}"  # dlcourse.sources.code_hash() of the run
-BOOK = os.environ.get("DLCOURSE_BOOK_URL", "{book_url}")
-WHEEL = BOOK.rstrip("/") + "/{wheels_path}/{wheel}"
-SOURCE = "git+{repo_url}@{ref}"  # the same code, should the book's site be down
+LIBRARY_HASH = "$library_hash"  # dlcourse.sources.code_hash() of the run
+BOOK = os.environ.get("DLCOURSE_BOOK_URL", "$book_url")
+WHEEL = BOOK.rstrip("/") + "/$wheels_path/$wheel"
+SOURCE = "git+$repo_url@$ref"  # the same code, should the book's site be down
 
 def installed_hash():
     run = subprocess.run([sys.executable, "-c", "from dlcourse.sources import code_hash; print(code_hash())"],
                          capture_output=True, text=True)
     return run.stdout.strip() if run.returncode == 0 else None
 
+def reason(stderr):
+    """Why pip failed, on one line: git's own error, else pip's, without colours or addresses."""
+    lines = [re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line).strip() for line in stderr.splitlines()]
+    picked = ([line for line in lines if line.startswith("fatal:")][-1:]
+              or [line[6:] for line in lines if line.startswith("ERROR:")][-1:]
+              or [line.lstrip("×╰─> ") for line in lines if line.startswith(("×", "╰─>"))]
+              or [line for line in lines if line][-1:] or ["pip failed"])
+    text = re.sub(r"[a-z+]+://[^\s'\"]*[^\s'\":,.]", "(address)", " ".join(": ".join(picked).split()))
+    if len(text) > 240:  # cut between words; the end holds the innermost cause
+        text = text[:120].rsplit(" ", 1)[0] + " ... " + text[-120:].split(" ", 1)[-1]
+    return text
+
 def pip_install(target):
+    """None once pip has installed target, else why not."""
     run = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", target],
-                         capture_output=True, text=True, env={{**os.environ, "GIT_TERMINAL_PROMPT": "0"}})
-    errors = [line[7:] for line in run.stderr.splitlines() if line.startswith("ERROR: ")]
-    return None if run.returncode == 0 else re.sub(r"\\S+://\\S+", "(address)", (errors or ["pip failed"])[-1])[:200]
+                         capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    return None if run.returncode == 0 else reason(run.stderr)
 
 try:
     import google.colab
@@ -242,15 +255,20 @@ found = installed_hash() if IN_COLAB else LIBRARY_HASH
 if found != LIBRARY_HASH:
     if found is not None:  # another dlcourse: replace it
         subprocess.run([sys.executable, "-m", "pip", "uninstall", "-q", "-y", "dlcourse"], capture_output=True)
-    why = pip_install(WHEEL)
-    if why is not None and pip_install(f"dlcourse @ {{SOURCE}}") is None:
-        why = None
+    failures = []
+    for where, target in (("the book's site", WHEEL), ("the repository", f"dlcourse @ {SOURCE}")):
+        why = pip_install(target)
+        if why is None:
+            break
+        failures.append(f"  from {where}: {why}")
     found = installed_hash()
     if found == LIBRARY_HASH:
-        print("dlcourse installed from", WHEEL if why is None else SOURCE)
+        print("dlcourse installed from", SOURCE if failures else WHEEL)
     elif found is None:
-        print(f"dlcourse could not be installed ({{why}}): check that the runtime is online and that "
-              f"{{WHEEL}} opens, then run this cell again.")
+        print("dlcourse could not be installed", *(failures or ["  pip installed it, but it does not import"]),
+              sep="\n")
+        print(f"Check that the runtime is online and that {WHEEL} opens, then run this cell again.")
+        raise RuntimeError("dlcourse is not installed (the lines above say why), and the next cells need it")
     else:
         print("The dlcourse installed is not the code this notebook ran with, so outputs may differ: "
               "open the notebook again from the book's launch button.")
@@ -258,14 +276,14 @@ if IN_COLAB and USE_DRIVE:
     from google.colab import drive
     drive.mount("/content/drive")
     os.environ["DLCOURSE_DATA"] = "/content/drive/MyDrive/dlcourse"
-'''
+''')
 
 
 def install_cell(library_hash: str, base_version: str, config: dict, ref: str) -> nbformat.NotebookNode:
     """The first cell of a Colab notebook (see :data:`INSTALL_CELL`)."""
-    source = INSTALL_CELL.format(library_hash=_check_hash(library_hash), book_url=config["book_url"],
-                                 wheels_path=WHEELS_PATH, wheel=wheel_name(base_version, library_hash),
-                                 repo_url=config["repo_url"], ref=ref)
+    source = INSTALL_CELL.substitute(library_hash=_check_hash(library_hash), book_url=config["book_url"],
+                                     wheels_path=WHEELS_PATH, wheel=wheel_name(base_version, library_hash),
+                                     repo_url=config["repo_url"], ref=ref)
     cell = nbformat.v4.new_code_cell(source.rstrip("\n"))
     cell.id = INSTALL_CELL_ID
     return cell
@@ -275,15 +293,14 @@ def colab_notebook(chapter: nbformat.NotebookNode, *, config: dict, base_version
                    bibliography: dict, page: str = "chapters/",
                    doc_titles: dict | None = None) -> nbformat.NotebookNode:
     """A chapter's executed notebook, readable in Colab and headed by the install cell."""
-    library_hash = chapter.metadata.get("dlcourse", {}).get("library_hash")
+    library_hash = executed.record(chapter).get("library_hash")
     if not library_hash:
         raise ValueError("chapter metadata must record dlcourse.library_hash (execute it with "
-                         "tools/notebooks.py), got none")
+                         "python -m tools.notebooks), got none")
     converted = convert_notebook(chapter, bibliography=bibliography, book_url=config["book_url"],
                                  page=page, doc_titles=doc_titles)
-    cells = [cell for cell in converted.cells
-             if not (cell.cell_type == "code" and cell.source.startswith(OLD_INSTALL_CELL))]
-    notebook = nbformat.v4.new_notebook(cells=[install_cell(library_hash, base_version, config, ref)] + cells)
+    notebook = nbformat.v4.new_notebook(
+        cells=[install_cell(library_hash, base_version, config, ref)] + converted.cells)
     notebook.metadata = copy.deepcopy(converted.metadata)
     notebook.metadata.update(accelerator="GPU", colab={"provenance": [], "gpuType": "T4",
                                                        "toc_visible": True})
@@ -305,7 +322,7 @@ def generate(root: Path = ROOT) -> dict[Path, str]:
     out = {}
     for path in sorted((root / "chapters").glob("[0-9][0-9]_*.ipynb")):
         chapter = nbformat.read(path, as_version=4)
-        library_hash = chapter.metadata.get("dlcourse", {}).get("library_hash")
+        library_hash = executed.record(chapter).get("library_hash")
         if library_hash and library_hash not in refs:
             # uncommitted code has no commit yet: the branch, and the hash check says if it differs
             refs[library_hash] = commit_for_hash(library_hash, root) or config["branch"]
@@ -339,9 +356,9 @@ def problems(root: Path = ROOT) -> list[str]:
     for path, text in expected.items():
         name = path.relative_to(root)
         if not path.exists():
-            found.append(f"{name} is missing: run python tools/colab.py build")
+            found.append(f"{name} is missing: run python -m tools.colab build")
         elif _without_fallback_ref(path.read_text(encoding="utf-8")) != _without_fallback_ref(text):
-            found.append(f"{name} is out of date: run python tools/colab.py build")
+            found.append(f"{name} is out of date: run python -m tools.colab build")
     for path in sorted((root / "colab").glob("*.ipynb")):
         if path not in expected:
             found.append(f"{path.relative_to(root)} has no executed chapter: delete it")
@@ -355,24 +372,22 @@ def main(argv=None) -> int:
     sub.add_parser("check", help="fail if colab/ differs from what build would write")
     wheels = sub.add_parser("wheels", help="write the wheels the Colab notebooks install")
     wheels.add_argument("out_dir", type=Path)
-    e2e = sub.add_parser("e2e", help="after the book build: the Colab install and chapter 01, end to end")
-    e2e.add_argument("site", type=Path, nargs="?", default=ROOT / "_build" / "html")
-    e2e.add_argument("--chapter", default="01_mutual_information")
     args = parser.parse_args(argv)
-    if args.command == "build":
-        for path in build():
-            print(f"wrote {path.relative_to(ROOT)}")
-        return 0
-    if args.command == "check":
-        issues = problems()
-        print("\n".join(issues) if issues else "colab/ notebooks up to date")
-        return 1 if issues else 0
-    if args.command == "wheels":
-        written, issues = write_wheels(args.out_dir)
-        print("\n".join([f"wrote {p}" for p in written] + [f"note: {i}" for i in issues]))
-        return 0
-    import colab_e2e
-    return colab_e2e.run(args.site, args.chapter)
+    try:
+        if args.command == "build":
+            for path in build():
+                print(f"wrote {path.relative_to(ROOT)}")
+            return 0
+        if args.command == "check":
+            issues = problems()
+            print("\n".join(issues) if issues else "colab/ notebooks up to date")
+            return 1 if issues else 0
+    except ValueError as error:  # a chapter the converter cannot render (an unknown MyST construct)
+        print(f"error: {error}")
+        return 1
+    written, issues = write_wheels(args.out_dir)
+    print("\n".join([f"wrote {p}" for p in written] + [f"note: {i}" for i in issues]))
+    return 0
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ outcome is classified:
 * ``silent-nan``  a result came back and it holds NaN
 * ``silent``      a result came back
 
-Usage: ``python tools/fuzz_api.py [--json out.json] [--details]``. Exit status 1 when any invalid
+Usage, from the repository root: ``python -m tools.fuzz_api [--json out.json] [--details]``. Exit status 1 when any invalid
 call is not a ``named`` ValueError, or a baseline call fails.
 """
 from __future__ import annotations
@@ -25,10 +25,7 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from api_cases import CASES, bad_value, kind_label, names_arg  # noqa: E402
+from tests.api_cases import CASES, bad_value, kind_label, names_arg
 
 CLASSES = ("named", "unnamed", "other", "silent-nan", "silent")
 

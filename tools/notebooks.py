@@ -1,10 +1,10 @@
 """Keep the chapter pairs honest: execute them with provenance, and check sync and staleness.
 
-    python tools/notebooks.py execute chapters/01_mutual_information.md --profile quick
-    python tools/notebooks.py check
+    python -m tools.notebooks execute chapters/01_mutual_information.md --profile quick
+    python -m tools.notebooks check
 
-    python tools/notebooks.py check --allow-library-drift   # library drift is a note, not a failure
-    python tools/notebooks.py sync chapters/03_imbalanced_losses.md   # prose-only edit, no re-run
+    python -m tools.notebooks check --allow-library-drift   # library drift is a note, not a failure
+    python -m tools.notebooks sync chapters/03_imbalanced_losses.md   # prose-only edit, no re-run
 
 ``execute`` copies the cells of the ``.md`` (the source people edit) into the ``.ipynb``, runs it
 top to bottom in a fresh kernel, and records in the notebook metadata the provenance (profile,
@@ -38,10 +38,12 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+# run from the repository root (python -m tools.notebooks), this is the checkout's dlcourse
+from dlcourse import sources
+
+from . import executed
+
 ROOT = Path(__file__).resolve().parents[1]
-# hash (and execute with) the dlcourse of this checkout, not whichever copy is installed
-sys.path.insert(0, str(ROOT))
-from dlcourse import sources  # noqa: E402
 CHAPTERS = ROOT / "chapters"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -122,7 +124,7 @@ def execute(md_path: Path, profile: str, timeout: int | None = None) -> Path:
     # keep the latest run of every profile: the teaching page shows quick and full run times
     runs = {}
     if nb_path.exists():
-        runs = nbformat.read(nb_path, as_version=4).metadata.get("dlcourse", {}).get("runs", {})
+        runs = executed.record(nbformat.read(nb_path, as_version=4)).get("runs", {})
     runs[profile] = {k: record.get(k) for k in ("seconds", "device", "dataset", "date",
                                                   "cached_runs")}
     record["runs"] = runs
@@ -133,10 +135,8 @@ def execute(md_path: Path, profile: str, timeout: int | None = None) -> Path:
 
 
 def glued_names(notebook) -> set[str]:
-    """The names of every value ``glue``d by the notebook's outputs (myst-nb scrapbook outputs)."""
-    return {output.get("metadata", {}).get("scrapbook", {}).get("name")
-            for cell in notebook.cells if cell.cell_type == "code"
-            for output in cell.get("outputs", [])} - {None}
+    """The names of every value ``glue``d by the notebook's outputs."""
+    return set(executed.glued(notebook))
 
 
 GLUE_REF = re.compile(r"\{glue(?::[a-z]+)?\}`([^`:]+)")
@@ -150,7 +150,7 @@ def sync_prose(md_path: Path) -> Path:
     if not md_path.exists() or not nb_path.exists():
         raise SystemExit(f"sync needs both {md_path.name} and an executed {nb_path.name}")
     text, notebook = jupytext.read(md_path), nbformat.read(nb_path, as_version=4)
-    recorded = notebook.metadata.get("dlcourse", {})
+    recorded = executed.record(notebook)
     if recorded.get("source_hash") != source_hash(notebook):
         raise SystemExit(f"{nb_path.name}: its outputs are stale already; run make execute "
                          f"CHAPTER={md_path.stem}")
@@ -179,7 +179,7 @@ def sync_prose(md_path: Path) -> Path:
 def stale_code(notebook) -> list[str] | None:
     """The dlcourse definitions that ran for this notebook's outputs and differ now (None when the
     notebook records no code)."""
-    recorded = notebook.metadata.get("dlcourse", {}).get("code")
+    recorded = executed.record(notebook).get("code")
     return None if recorded is None else sources.changed(recorded)
 
 
@@ -215,7 +215,7 @@ def problems() -> list[str]:
         if cells_of(text) != cells_of(notebook):
             found.append(f"{name} and its .ipynb differ in their cells: edit the .md, then "
                          f"make execute CHAPTER={md_path.stem}")
-        recorded = notebook.metadata.get("dlcourse", {})
+        recorded = executed.record(notebook)
         if recorded.get("source_hash") != source_hash(notebook):
             found.append(f"{nb_path.relative_to(ROOT)}: outputs are stale (source hash differs from the "
                          f"one recorded at execution); run make execute CHAPTER={md_path.stem}")

@@ -1,7 +1,7 @@
 """Write the student edition of every chapter: the notebooks with all exercise solutions removed.
 
-    python tools/student.py [OUTPUT_DIR]            (default _build/student)
-    python tools/student.py --html [OUTPUT_DIR]     (default _build/student-html)
+    python -m tools.student [OUTPUT_DIR]            (default _build/student)
+    python -m tools.student --html [OUTPUT_DIR]     (default _build/student-html)
 
 A solution is everything from a ```{solution-start} fence to its ```{solution-end} fence, across
 cells: the prose and the code cells inside it go; the exercise itself and the text around stay.
@@ -89,7 +89,8 @@ def build_html(out: Path, jupyter_book: str = "jupyter-book") -> None:
         copy(ROOT / name, source / name)
     write_notebooks(source / "chapters", clear_outputs=False)
     start = time.perf_counter()
-    env = dict(os.environ, DLCOURSE_REPO_ROOT=str(ROOT))  # the Colab extension finds tools/ and colab/
+    # the book's extensions import tools/ of this checkout (and find colab/ and dlcourse/ from it)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     subprocess.run([jupyter_book, "build", str(source), "--keep-going", "--quiet"], check=True, env=env)
     shutil.rmtree(out, ignore_errors=True)
     shutil.move(str(source / "_build" / "html"), str(out))

@@ -4,23 +4,18 @@ sphinx-book-theme builds the Colab link (``html-page-context``, priority 501) as
 ``{colab_url}/github/{org}/{repo}/blob/{branch}/{page}.ipynb``, which is the chapter's own notebook,
 raw MyST and all. A later handler points it at the generated Colab notebook. When the build
 finishes, the wheels of the dlcourse code every chapter was executed with are written to
-``_static/wheels/`` (see ``tools/colab.py``), so publishing the site publishes them.
+``_static/wheels/`` (see :mod:`tools.colab`), so publishing the site publishes them.
 """
 from __future__ import annotations
 
-import os
 import re
-import sys
 from pathlib import Path
 
 from sphinx.util import logging
 
+from tools import colab
+
 LOGGER = logging.getLogger(__name__)
-# the repository (tools/, colab/, dlcourse/): this file's checkout, or the one a copy of the book's
-# sources is built for (the student edition builds from _build/student-src)
-ROOT = Path(os.environ.get("DLCOURSE_REPO_ROOT") or Path(__file__).resolve().parents[2])
-sys.path.insert(0, str(ROOT / "tools"))
-import colab  # noqa: E402  (tools/colab.py)
 
 CHAPTER_NOTEBOOK = re.compile(r"^(?P<head>.*/github/[^/]+/[^/]+/blob/[^/]+/)chapters/(?P<name>[^/?#]+\.ipynb)$")
 
@@ -38,7 +33,7 @@ def _rewrite(buttons, colab_base: str, missing: list[str]) -> None:
                 new = colab_url(button["url"], colab_base)
                 if new != button["url"]:
                     name = new.rsplit("/", 1)[-1]
-                    if not (ROOT / "colab" / name).exists():
+                    if not (colab.COLAB / name).exists():
                         missing.append(name)
                         continue
                     button["url"] = new
@@ -51,7 +46,7 @@ def point_launch_button_at_colab_notebook(app, pagename, templatename, context, 
     missing: list[str] = []
     _rewrite(context.get("header_buttons") or [], base, missing)
     for name in missing:
-        LOGGER.warning(f"colab/{name} does not exist: run python tools/colab.py build", location=pagename)
+        LOGGER.warning(f"colab/{name} does not exist: run python -m tools.colab build", location=pagename)
 
 
 def write_wheels(app, exception):

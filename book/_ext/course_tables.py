@@ -16,6 +16,8 @@ from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
+from tools import executed
+
 WORDS_PER_MINUTE = 200
 
 
@@ -63,7 +65,7 @@ def rows(chapters_dir: Path, note_dependency=lambda path: None, estimates_file: 
         nb_path = md.with_suffix(".ipynb")
         runs = {}
         if nb_path.exists():
-            runs = json.loads(nb_path.read_text(encoding="utf-8"))["metadata"].get("dlcourse", {}).get("runs", {})
+            runs = executed.record(json.loads(nb_path.read_text(encoding="utf-8"))).get("runs", {})
         table.append([
             f"{{doc}}`/chapters/{md.stem}`",
             f"{max(1, round(_prose_words(markdown) / WORDS_PER_MINUTE))} min",

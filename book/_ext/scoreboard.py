@@ -19,13 +19,14 @@ from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
+from tools.executed import glued, record
+
 REPRODUCED = "reproduced"
 CONSISTENT = "consistent within the noise"
 NOT_AT_SCALE = "not reproduced at this scale"
 CONTRADICTED = "contradicted"
 NOT_RUN = "not yet run"
 
-SCRAPBOOK_TEXT = "text/plain"
 _FUNCTIONS = {"sqrt": math.sqrt, "abs": abs, "min": min, "max": max}
 _OPERATORS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
               ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
@@ -67,21 +68,8 @@ def verdict(ours, published, *, tolerance, spread=0.0, published_spread=0.0,
 
 
 def glued_values(notebook: dict) -> dict[str, object]:
-    """Every ``glue(name, value)`` of an executed notebook: name -> value parsed from its text.
-
-    myst-nb stores a glued value as a display_data output whose metadata holds ``scrapbook.name``
-    and whose data holds the value's ``text/plain`` under the scrapbook's mime prefix.
-    """
-    values = {}
-    for cell in notebook.get("cells", []):
-        for output in cell.get("outputs", []):
-            scrap = output.get("metadata", {}).get("scrapbook")
-            if not scrap:
-                continue
-            data = output.get("data", {})
-            text = data.get(scrap.get("mime_prefix", "") + SCRAPBOOK_TEXT, data.get(SCRAPBOOK_TEXT))
-            values[scrap["name"]] = _parse(text)
-    return values
+    """Every ``glue(name, value)`` of an executed notebook: name -> value parsed from its text."""
+    return {name: _parse(bundle.get("text/plain")) for name, bundle in glued(notebook).items()}
 
 
 def _parse(text):
@@ -186,7 +174,7 @@ def _number(value: float, digits: int) -> str:
 
 def row(claim: dict, profile: str, notebook: dict, datasets: dict) -> dict:
     """One scoreboard row: the claim at one profile, with the numbers the notebook holds for it."""
-    meta = notebook.get("metadata", {}).get("dlcourse", {})
+    meta = record(notebook)
     values = glued_values(notebook)
     digits = claim.get("digits", 1)
     claim_data = datasets[claim["data"]]

@@ -43,7 +43,8 @@ def live_figure(controls, draw, figsize) -> WithSnapshot:
     """An explorer: ``controls`` (ipywidgets) above one matplotlib figure that
     ``draw(figure, *values)`` redraws whenever a control changes.
 
-    Every explorer in the course is built this way; the figure lives in an ``Output`` widget
+    Every explorer but ``superclass_explorer`` (the same layout, written out) is built this way;
+    the figure lives in an ``Output`` widget
     (never shown by the inline backend) and its first drawing is the snapshot the book shows.
     """
     import ipywidgets as W
