@@ -2,7 +2,7 @@
 
     python benchmarks/full_profile_estimate.py [--out dlcourse/full_profile.json] [--batch-scale 1]
 
-For each chapter's full recipe (``benchmarks/full_recipes.py``: model at its real width, loss,
+For each chapter's full recipe (``dlcourse/recipes.py``: model at its real width, loss,
 batch size, number of steps), one training step (forward + backward of the chapter's loss, on a
 random batch at the real batch size, on CPU) is counted with ``torch.utils.flop_counter``, then
 
@@ -55,18 +55,14 @@ RUNS = {
 
 
 def load_recipes() -> dict:
-    """``RECIPES`` of ``benchmarks/full_recipes.py`` (imported from this folder)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    try:
-        from full_recipes import RECIPES
-    finally:
-        sys.path.pop(0)
+    """``RECIPES`` of :mod:`dlcourse.recipes`."""
+    from dlcourse.recipes import RECIPES
     return RECIPES
 
 
 def training_step(recipe, batch_size: int, device, seed: int = 0):
     """A model, its optimiser and a closure that takes one training step on one fixed random batch."""
-    from full_recipes import optimizer_step
+    from dlcourse.recipes import optimizer_step
     from dlcourse.loop import precision_for
 
     torch.manual_seed(seed)

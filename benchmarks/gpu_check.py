@@ -5,7 +5,7 @@
 1. ``augment``: images/s of dlcourse.augment (batched on the device) against a torchvision
    DataLoader with two workers (what a Colab notebook usually does), and their ratio
    (``benchmarks/augment_throughput.py``).
-2. ``chapters``: each chapter's full-profile training step (``benchmarks/full_recipes.py``: real
+2. ``chapters``: each chapter's full-profile training step (``dlcourse/recipes.py``: real
    model, real batch size, mixed precision as the loops use it) on a random batch: steps/s, peak
    memory, and the minutes of one full run that steps/s implies.
 3. ``iic``: the full-budget IIC recipe of chapter 2 (batch 700 x 5 repeats, 6,000 steps) on

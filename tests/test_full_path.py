@@ -4,19 +4,17 @@ The test writes CIFAR-10 (python pickle batches) and MNIST (IDX, gzipped and pla
 official formats into a temporary ``DLCOURSE_DATA``, loads them through ``dlcourse.data.load``
 as the chapters do, and trains each chapter's full-profile network at its real width for a few
 steps with the chapter's loop, checkpointing and resuming. The recipes live in
-``benchmarks/full_recipes.py``; their numbers are checked against the chapters' text here, so a
+``dlcourse/recipes.py``; their numbers are checked against the chapters' text here, so a
 chapter edit that changes a full budget fails with a message that names it.
 """
 from __future__ import annotations
 
 import ast
 import gzip
-import importlib.util
 import os
 import pickle
 import re
 import struct
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +22,9 @@ import pytest
 import torch
 
 from dlcourse import data
+from dlcourse import recipes as full_recipes
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("full_recipes", ROOT / "benchmarks" / "full_recipes.py")
-full_recipes = importlib.util.module_from_spec(_spec)
-sys.modules["full_recipes"] = full_recipes  # dataclasses look their module up there
-_spec.loader.exec_module(full_recipes)
 RECIPES = full_recipes.RECIPES
 
 N_CIFAR_BATCH, N_CIFAR_TEST = 60, 60  # 5 x 60 = 300 train images: 30 per class
@@ -206,9 +201,9 @@ def test_recipe_matches_chapter(chapter):
     recipe = RECIPES[chapter]
     values = full_values(chapter)
     for name, expected in recipe.pins.items():
-        assert name in values, f"{chapter}: no config.pick(...) for {name} any more; update full_recipes.py"
+        assert name in values, f"{chapter}: no config.pick(...) for {name} any more; update dlcourse/recipes.py"
         assert expected in values[name], (
-            f"{chapter}: full={values[name]} for {name}, but benchmarks/full_recipes.py says "
+            f"{chapter}: full={values[name]} for {name}, but dlcourse/recipes.py says "
             f"{expected!r}: update the recipe (and the GPU benchmark) to the chapter")
     assert values["DATASET"][0] == recipe.dataset
     code = "".join("".join(_code_cells(chapter)).split())

@@ -1,4 +1,4 @@
-"""The `full` profile of every chapter as one table of training recipes.
+"""The `full` profile of every chapter as one table of training recipes (``dlcourse.recipes``).
 
 Each :class:`Recipe` states a chapter's full-profile training as the chapter runs it: dataset,
 network at its real width, batch size, budget, optimiser, mixed precision, and the same library
@@ -11,10 +11,12 @@ calls (``train.fit``, ``iic.train``, ``ssl.fit_ssl`` with ``ssl.ReMixMatch``,
 * ``tests/test_full_path.py``: ``load_data`` reads the real files through ``dlcourse.data.load``
   and ``train`` runs the chapter's loop with a checkpoint, at micro scale.
 
-The numbers are copied from the chapters' ``config.pick(..., full=...)`` calls; ``pins`` and
-``calls`` say where, and a test re-reads the chapters so that an edit there fails loudly here.
+This module is the one source of these recipes for the full-path micro test and the GPU-time
+estimates (``benchmarks/full_profile_estimate.py``, ``benchmarks/gpu_check.py``). Chapters still
+spell their ``config.pick(..., full=...)`` values out; ``pins`` and ``calls`` say where, and
+``tests/test_full_path.py`` re-reads the chapters so that a difference fails loudly.
 Chapter 1's MI lessons and chapter 7's Iris/digits parts train tiny MLPs in seconds; the recipes
-cover each chapter's main network. Run ``python benchmarks/full_recipes.py`` for the table.
+cover each chapter's main network. Run ``python -m dlcourse.recipes`` for the table.
 """
 from __future__ import annotations
 
@@ -26,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse import augment, ctaugment, data, flows, iic, losses, models, ssl, superclass, train
-from dlcourse import autoencoders as ae
-from dlcourse.loop import precision_for
+from . import augment, ctaugment, data, flows, iic, losses, models, ssl, superclass, train
+from . import autoencoders as ae
+from .loop import precision_for
 
 
 @dataclass(frozen=True)
@@ -527,10 +529,7 @@ def optimizer_step(model, optimizer, loss, batch, device, precision=None) -> tor
     model.train()
     with precision.autocast():
         value = loss(model, *batch)
-    optimizer.zero_grad(set_to_none=True)
-    precision.scaler.scale(value).backward()
-    precision.scaler.step(optimizer)
-    precision.scaler.update()
+    precision.step(value, optimizer)
     return value.detach()
 
 
