@@ -64,6 +64,14 @@ class Precision(NamedTuple):
             return nullcontext()
         return torch.autocast(device_type=self.device_type, dtype=self.dtype)
 
+    def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """One optimiser step on ``loss``: clear the gradients, back-propagate (scaled when float16
+        needs it: T4, V100), step and update the scale. Every trainer steps through here."""
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimizer)
+        self.scaler.update()
+
     @property
     def settings(self) -> dict:
         """What a checkpoint records of it: resuming in another precision (a run cache on
