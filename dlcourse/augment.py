@@ -11,33 +11,32 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .checks import check_images, check_number, check_tensor
+from .checks import (boolean, check_number, checked, images, nonneg, number, one_of, sequence,
+                     tensor)
 
 
 def _uniform(n: int, low: float, high: float, generator, device) -> torch.Tensor:
     return low + (high - low) * torch.rand(n, generator=generator, device=generator.device if generator else "cpu").to(device)
 
 
-def _range_pair(pair, name: str, low: float | None, high: float | None) -> tuple[float, float]:
-    """``(a, b)``: two finite numbers with ``low < a <= b <= high``."""
-    if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
-        raise ValueError(f"{name} must be a pair (low, high), got {pair!r}")
-    a = check_number(pair[0], name, low=low, low_open=True)
-    b = check_number(pair[1], name, low=a, high=high)
-    return a, b
+def _range(low: float, high: float | None):
+    """Spec: a pair ``(a, b)`` of finite numbers with ``low < a <= b <= high``."""
+    def spec(pair, name, arguments):
+        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+            raise ValueError(f"{name} must be a pair (low, high), got {pair!r}")
+        a = check_number(pair[0], name, low=low, low_open=True)
+        return a, check_number(pair[1], name, low=a, high=high)
+    return spec
 
 
+@checked(x=images, degrees=nonneg, scale=_range(0.0, None), translate=nonneg,
+         shear=number(0.0, 90.0, high_open=True))
 def random_affine(x: torch.Tensor, *, degrees: float = 0.0, scale: tuple[float, float] = (1.0, 1.0),
                   translate: float = 0.0, shear: float = 0.0,
                   generator: torch.Generator | None = None) -> torch.Tensor:
     """Rotate by up to ``degrees``, scale within ``scale``, shift by up to ``translate`` (fraction
     of the image size) and shear by up to ``shear`` degrees; each image draws its own parameters.
     """
-    check_images(x)
-    degrees = check_number(degrees, "degrees", low=0.0)
-    translate = check_number(translate, "translate", low=0.0)
-    shear = check_number(shear, "shear", low=0.0, high=90.0, high_open=True)
-    scale = _range_pair(scale, "scale", 0.0, None)
     n, device = x.shape[0], x.device
     angle = _uniform(n, -degrees, degrees, generator, device) * math.pi / 180
     zoom = _uniform(n, scale[0], scale[1], generator, device)
@@ -60,22 +59,20 @@ def random_affine(x: torch.Tensor, *, degrees: float = 0.0, scale: tuple[float, 
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+@checked(x=tensor(floating=True), std=nonneg, clamp=boolean)
 def gaussian_noise(x: torch.Tensor, std: float, generator: torch.Generator | None = None,
                    clamp: bool = True) -> torch.Tensor:
     """Add N(0, std^2) noise to every pixel, clamped back to [0, 1] by default."""
-    check_tensor(x, "x", floating=True)
-    std = check_number(std, "std", low=0.0)
     noise = torch.randn(x.shape, generator=generator, device=generator.device if generator else "cpu")
     out = x + std * noise.to(x.device, x.dtype)
     return out.clamp(0, 1) if clamp else out
 
 
+@checked(x=images, scale=_range(0.0, 1.0))
 def random_crop(x: torch.Tensor, scale: tuple[float, float] = (0.6, 1.0),
                 generator: torch.Generator | None = None) -> torch.Tensor:
     """Crop a random square covering a fraction ``scale`` of each side and resize it back to full size
     (the IIC paper's crops), one crop per image, in one ``grid_sample`` call."""
-    check_images(x)
-    scale = _range_pair(scale, "scale", 0.0, 1.0)
     n, device = x.shape[0], x.device
     side = _uniform(n, scale[0], scale[1], generator, device)
     centre = [(2 * torch.rand(n, generator=generator, device=generator.device if generator else "cpu")
@@ -89,18 +86,24 @@ def random_crop(x: torch.Tensor, scale: tuple[float, float] = (0.6, 1.0),
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+def _threshold(value, name: str, arguments):
+    """Spec: a number in [0, 1], or a tuple ``(low, high)`` with ``0 <= low <= high <= 1``."""
+    if not isinstance(value, tuple):
+        return check_number(value, name, 0.0, 1.0)
+    if len(value) != 2 or not 0 <= value[0] <= value[1] <= 1:  # NaN fails too
+        raise ValueError(f"{name} must be in [0, 1] with low <= high, got {value}")
+    return value
+
+
+@checked(x=tensor(), threshold=_threshold)
 def binarize(x: torch.Tensor, threshold: float | tuple[float, float] = 0.5,
              generator: torch.Generator | None = None) -> torch.Tensor:
     """Pixels above the threshold become 1, the rest 0; a ``(low, high)`` range draws one threshold
     per image."""
-    check_tensor(x, "x")
+    level = threshold
     if isinstance(threshold, tuple):
-        if len(threshold) != 2 or not 0 <= threshold[0] <= threshold[1] <= 1:  # NaN fails too
-            raise ValueError(f"threshold must be in [0, 1] with low <= high, got {threshold}")
         level = _uniform(x.shape[0], threshold[0], threshold[1], generator, x.device)
         level = level.view(-1, *([1] * (x.ndim - 1))).to(x.dtype)
-    else:
-        level = check_number(threshold, "threshold", 0.0, 1.0)
     return (x > level).to(x.dtype)
 
 
@@ -115,14 +118,13 @@ VIEW_OPS = {
 }
 
 
+# Spec of an ``ops`` argument: names from ``VIEW_OPS`` (none at all is allowed).
+view_ops = sequence(one_of(*VIEW_OPS), min_length=0)
+
+
+@checked(x=images, ops=view_ops)
 def make_view(x: torch.Tensor, ops=tuple(VIEW_OPS), generator: torch.Generator | None = None) -> torch.Tensor:
     """A second view of every image in ``x``: the named ``ops`` of ``VIEW_OPS``, applied in order."""
-    check_images(x)
-    if isinstance(ops, (str, bytes)) or not hasattr(ops, "__iter__"):
-        raise ValueError(f"ops must be a sequence of names from {list(VIEW_OPS)}, got {ops!r}")
-    unknown = [op for op in ops if op not in VIEW_OPS]
-    if unknown:
-        raise ValueError(f"ops must be names from {list(VIEW_OPS)}, got unknown {unknown}")
     for op in VIEW_OPS:
         if op in ops:
             x = VIEW_OPS[op](x, generator)

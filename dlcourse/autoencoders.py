@@ -33,28 +33,44 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import augment, metrics, moved, train
-from .checks import check_int, check_labels, check_number, check_positive_int, check_tensor
+from .checks import (all_of, boolean, check_int, check_labels, check_tensor, checked, function,
+                     instance, integer, label_array, labels, nonneg, nonneg_int, number, one_of,
+                     optional, pathlike, positive, positive_int, real, sequence, tensor)
 
 CODE_ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
                     "linear": nn.Identity}
+_FLOATS = tensor(floating=True)
+_TRAINING = dict(epochs=nonneg_int, batch_size=positive_int, lr=positive, seed=nonneg_int,
+                 on_epoch_end=optional(function))  # what every trainer here passes to fit
 
 
-def _positive_int(value, name: str) -> int:
-    return check_positive_int(value, name)
+def _inputs(x, name: str, arguments: dict) -> torch.Tensor:
+    """Spec: a floating-point batch ``N x input_shape`` of the model ``self``."""
+    want = arguments["self"].input_shape
+    check_tensor(x, name, floating=True)
+    if tuple(x.shape[1:]) != want or x.ndim != len(want) + 1:
+        raise ValueError(f"{name} must be N x {' x '.join(map(str, want))}, "
+                         f"got shape {tuple(x.shape)}")
+    return x
 
 
-def _non_negative(value, name: str) -> float:
-    return check_number(value, name, low=0.0)
+def _codes(z, name: str, arguments: dict) -> torch.Tensor:
+    """Spec: a floating-point batch of codes ``N x code_size`` of the model ``self``."""
+    size = arguments["self"].code_size
+    check_tensor(z, name, floating=True)
+    if z.ndim != 2 or z.shape[1] != size:
+        raise ValueError(f"{name} must be N x {size}, got shape {tuple(z.shape)}")
+    return z
 
 
-def _positive(value, name: str) -> float:
-    return check_number(value, name, low=0.0, low_open=True)
-
-
-def _sequence(value, name: str) -> tuple:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{name} must be a sequence, got {value!r}")
-    return tuple(value)
+def _having(*attributes: str):
+    """Spec: a module with these ``attributes`` (``encode``, ``reconstruct``, ...)."""
+    def spec(model, name, arguments):
+        if not isinstance(model, nn.Module) or not all(hasattr(model, a) for a in attributes):
+            raise ValueError(f"{name} must have {', '.join(attributes)}, "
+                             f"got a {type(model).__name__}")
+        return model
+    return spec
 
 
 # -------------------------------------------------------------------------- models
@@ -65,10 +81,8 @@ class _Autoencoder(nn.Module):
     ``forward`` (alias ``reconstruct``) is ``decode(encode(x))``. Subclasses set
     ``encoder``, ``decoder``, ``code_size`` and ``encode``."""
 
+    @checked(z=_codes)
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        if z.ndim != 2 or z.shape[1] != self.code_size:
-            raise ValueError(f"z must be N x {self.code_size}, "
-                             f"got shape {tuple(z.shape)}")
         return self.decoder(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -87,19 +101,13 @@ class MLPAutoencoder(_Autoencoder):
     it can output standardised data of either sign.
     """
 
+    @checked(in_features=positive_int, code_size=positive_int,
+             hidden=sequence(positive_int, min_length=0), code_activation=one_of(*CODE_ACTIVATIONS))
     def __init__(self, in_features: int = 4, code_size: int = 2, hidden=(),
                  code_activation: str = "sigmoid"):
         super().__init__()
-        _positive_int(in_features, "in_features")
-        _positive_int(code_size, "code_size")
-        hidden = _sequence(hidden, "hidden")
-        for width in hidden:
-            _positive_int(width, "hidden")
-        if code_activation not in CODE_ACTIVATIONS:
-            raise ValueError(f"code_activation must be one of "
-                             f"{sorted(CODE_ACTIVATIONS)}, "
-                             f"got {code_activation!r}")
         self.in_features, self.code_size = in_features, code_size
+        self.input_shape = (in_features,)
         sizes = (in_features, *hidden, code_size)
         code = CODE_ACTIVATIONS[code_activation]
         encoder, decoder = [], []
@@ -114,12 +122,18 @@ class MLPAutoencoder(_Autoencoder):
         self.encoder = nn.Sequential(*encoder)
         self.decoder = nn.Sequential(*decoder)
 
+    @checked(x=_inputs)
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"x must be N x {self.in_features}, "
-                             f"got shape {tuple(x.shape)}")
         return self.encoder(x)
 
+
+
+def _multiple_of_4(size, name: str, arguments=None) -> int:
+    """Spec: an image side in pixels, a positive multiple of 4."""
+    size = check_int(size, name, low=1)
+    if size % 4:
+        raise ValueError(f"{name} must be divisible by 4, got {size}")
+    return size
 
 
 class ConvAutoencoder(_Autoencoder):
@@ -132,23 +146,14 @@ class ConvAutoencoder(_Autoencoder):
     in a sigmoid.
     """
 
+    @checked(code_size=positive_int, in_channels=positive_int,
+             widths=sequence(positive_int, length=2), image_size=_multiple_of_4)
     def __init__(self, code_size: int = 16, in_channels: int = 1,
                  widths=(16, 32), image_size: int = 28):
         super().__init__()
-        _positive_int(code_size, "code_size")
-        _positive_int(in_channels, "in_channels")
-        _positive_int(image_size, "image_size")
-        widths = _sequence(widths, "widths")
-        if len(widths) != 2:
-            raise ValueError(f"widths must hold two channel counts, "
-                             f"got {widths!r}")
-        for width in widths:
-            _positive_int(width, "widths")
-        if image_size % 4:
-            raise ValueError(f"image_size must be divisible by 4, "
-                             f"got {image_size}")
         self.code_size, self.in_channels = code_size, in_channels
         self.image_size = image_size
+        self.input_shape = (in_channels, image_size, image_size)
         small = image_size // 4
         flat = widths[1] * small * small
         self.encoder = nn.Sequential(
@@ -165,12 +170,8 @@ class ConvAutoencoder(_Autoencoder):
             nn.ConvTranspose2d(widths[0], in_channels, 3, stride=2, padding=1,
                                output_padding=1), nn.Sigmoid())
 
+    @checked(x=_inputs)
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        expected = (self.in_channels, self.image_size, self.image_size)
-        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
-            size = " x ".join(map(str, expected))
-            raise ValueError(f"x must be N x {size}, "
-                             f"got shape {tuple(x.shape)}")
         return self.encoder(x)
 
 
@@ -183,14 +184,9 @@ class AutoencoderClassifier(nn.Module):
     logits; ``reconstruct`` runs the decoder on the (possibly fine-tuned) code.
     """
 
+    @checked(autoencoder=_having("encode", "decode", "code_size"), num_classes=integer(low=2))
     def __init__(self, autoencoder: nn.Module, num_classes: int):
         super().__init__()
-        if not all(hasattr(autoencoder, a) for a in ("encode", "decode", "code_size")):
-            raise ValueError("autoencoder must have encode, decode and code_size, "
-                             f"got a {type(autoencoder).__name__}")
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
-                or num_classes < 2:
-            raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
         self.autoencoder = autoencoder
         self.code_size = autoencoder.code_size
         self.head = nn.Linear(autoencoder.code_size, num_classes)
@@ -208,17 +204,17 @@ class AutoencoderClassifier(nn.Module):
 # ------------------------------------------------------------------------ training
 
 
+@checked(x=_FLOATS, noise_std=nonneg, clip=boolean)
 def corrupt(x: torch.Tensor, noise_std: float,
             generator: torch.Generator | None = None, clip: bool = False):
     """A noisy copy x + N(0, noise_std^2), clamped to [0, 1] when ``clip``.
 
     ``x`` itself is never modified.
     """
-    _non_negative(noise_std, "noise_std")
-    check_tensor(x, "x", floating=True)
     return augment.gaussian_noise(x, noise_std, generator=generator, clamp=clip)
 
 
+@checked(x=tensor(floating=True, nonempty=True), noise_std=nonneg, clip=boolean)
 def reconstruction_loss(model: nn.Module, x: torch.Tensor,
                         noise_std: float = 0.0,
                         generator: torch.Generator | None = None,
@@ -228,12 +224,12 @@ def reconstruction_loss(model: nn.Module, x: torch.Tensor,
     With ``noise_std > 0`` (a denoising autoencoder) the *input* is a
     corrupted copy of ``x``; the target is always ``x`` itself.
     """
-    noise_std = _non_negative(noise_std, "noise_std")
-    check_tensor(x, "x", floating=True, nonempty=True)
     inputs = corrupt(x, noise_std, generator, clip) if noise_std > 0 else x
     return F.mse_loss(model.reconstruct(inputs), x)
 
 
+@checked(x=tensor(floating=True, nonempty=True), y=labels(rows_of="x"), lam=nonneg,
+         noise_std=nonneg, clip=boolean)
 def finetune_loss(model: AutoencoderClassifier, x: torch.Tensor,
                   y: torch.Tensor, lam: float, noise_std: float = 0.0,
                   generator: torch.Generator | None = None,
@@ -242,12 +238,9 @@ def finetune_loss(model: AutoencoderClassifier, x: torch.Tensor,
 
     The classification term always sees the clean ``x``. ``lam = 0``
     computes no reconstruction at all, so it is exactly plain fine-tuning.
-    Without noise the code is computed once and shared by both terms.
+    Without noise the code is computed once and shared by both terms. A training step calls
+    this: the labels' values are not read.
     """
-    lam = _non_negative(lam, "lam")
-    noise_std = _non_negative(noise_std, "noise_std")
-    check_tensor(x, "x", floating=True, nonempty=True)
-    check_labels(y, "y", num_classes=model.head.out_features, length=x.shape[0], rows_of="x")
     if noise_std > 0:
         loss = F.cross_entropy(model(x), y)
         if lam > 0:
@@ -296,6 +289,8 @@ def _noise_generator(x: torch.Tensor, seed: int) -> torch.Generator:
     return torch.Generator(device=x.device).manual_seed(seed + 1_000_003)
 
 
+@checked(autoencoder=_having("reconstruct"), x=_FLOATS, noise_std=nonneg, clip=boolean,
+         checkpoint=optional(pathlike), **_TRAINING)
 def pretrain(autoencoder: nn.Module, x: torch.Tensor, *, epochs: int, batch_size: int,
              lr: float = 1e-3, noise_std: float = 0.0, clip: bool = False,
              seed: int = 0, on_epoch_end=None, checkpoint=None,
@@ -309,8 +304,6 @@ def pretrain(autoencoder: nn.Module, x: torch.Tensor, *, epochs: int, batch_size
     fewer than ``SMALL_MODEL`` weights train on one CPU thread and, on CUDA,
     without mixed precision.
     """
-    _non_negative(noise_std, "noise_std")
-    _positive(lr, "lr")
     generator = _noise_generator(x, seed)
 
     def loss_fn(model, batch):
@@ -322,6 +315,14 @@ def pretrain(autoencoder: nn.Module, x: torch.Tensor, *, epochs: int, batch_size
                 settings={"loss": "reconstruction", "noise_std": noise_std, "clip": clip})
 
 
+def _labels_for_model(y, name: str, arguments: dict) -> torch.Tensor:
+    """Spec: one class index per row of ``x``, each a class of ``model``'s head (reads them)."""
+    return check_labels(y, name, num_classes=arguments["model"].head.out_features,
+                        length=len(arguments["x"]), rows_of="x")
+
+
+@checked(model=instance(AutoencoderClassifier), x=_FLOATS, y=_labels_for_model,
+         lam=nonneg, noise_std=nonneg, clip=boolean, checkpoint=optional(pathlike), **_TRAINING)
 def finetune(model: AutoencoderClassifier, x: torch.Tensor, y: torch.Tensor, *,
              lam: float, epochs: int, batch_size: int, lr: float = 1e-3,
              noise_std: float = 0.0, clip: bool = False, seed: int = 0,
@@ -332,12 +333,6 @@ def finetune(model: AutoencoderClassifier, x: torch.Tensor, y: torch.Tensor, *,
 
     ``lam = 0`` is plain fine-tuning: the decoder gets no gradient and stays as it was.
     """
-    _non_negative(lam, "lam")
-    _non_negative(noise_std, "noise_std")
-    _positive(lr, "lr")
-    if y.ndim != 1 or y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must be a vector of {x.shape[0]} labels, "
-                         f"got shape {tuple(y.shape)}")
     generator = _noise_generator(x, seed)
 
     def loss_fn(net, xb, yb):
@@ -358,45 +353,36 @@ def _batched(fn: Callable, x: torch.Tensor, batch_size: int) -> torch.Tensor:
     return torch.cat([fn(x[i:i + batch_size]) for i in starts])
 
 
+@checked(model=_having("encode"), x=tensor(), batch_size=positive_int)
 def encode(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """The codes of every row of ``x`` (eval mode, in batches)."""
-    check_tensor(x, "x")
     model.eval()
-    return _batched(model.encode, x, _positive_int(batch_size, "batch_size"))
+    return _batched(model.encode, x, batch_size)
 
 
+@checked(model=_having("reconstruct"), x=tensor(nonempty=True), batch_size=positive_int)
 def reconstruction_error(model: nn.Module, x: torch.Tensor,
                          batch_size: int = 1024) -> float:
     """Mean squared reconstruction error per input number (pixel or feature)."""
-    if check_tensor(x, "x").shape[0] == 0:
-        raise ValueError("x must hold at least one sample")
     model.eval()
-    x_hat = _batched(model.reconstruct, x, _positive_int(batch_size, "batch_size"))
+    x_hat = _batched(model.reconstruct, x, batch_size)
     return F.mse_loss(x_hat, x).item()
 
 
+@checked(x=tensor(nonempty=True), y=labels(rows_of="x", values=True))
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Fraction of rows whose largest logit is the label's."""
-    check_tensor(x, "x", nonempty=True)
-    check_tensor(y, "y")
-    if y.ndim != 1 or y.shape[0] != x.shape[0]:
-        raise ValueError(f"y must hold {x.shape[0]} labels, got shape {tuple(y.shape)}")
-    check_labels(y, "y")
     return (train.predict(model, x).argmax(1) == y).float().mean().item()
 
 
+@checked(y=labels(values=True), fraction=number(0.0, 1.0, low_open=True, high_open=True),
+         seed=nonneg_int)
 def stratified_mask(y: torch.Tensor, fraction: float = 0.5,
                     seed: int = 0) -> torch.Tensor:
     """Boolean mask that picks round(fraction * n_c) random samples of every class c.
 
     On Iris, ``fraction = 0.5`` gives the article's 75 training flowers, 25 a species.
     """
-    if not torch.is_tensor(y) or y.ndim != 1 or y.is_floating_point():
-        shape, dtype = getattr(y, "shape", y), getattr(y, "dtype", type(y))
-        raise ValueError(f"y must be a 1-D integer tensor, got {shape!r} of {dtype}")
-    check_labels(y, "y")
-    check_number(fraction, "fraction", 0.0, 1.0, low_open=True, high_open=True)
-    seed = check_int(seed, "seed", low=0)
     generator = torch.Generator().manual_seed(seed)
     labels = y.cpu()
     mask = torch.zeros(len(labels), dtype=torch.bool)
@@ -419,6 +405,40 @@ def _labels(y) -> np.ndarray:
     return np.asarray(y.cpu() if torch.is_tensor(y) else y)
 
 
+def _feature_rows(x, name: str, arguments=None) -> np.ndarray:
+    """Spec: finite numbers, one row per sample (flattened), as a float64 array."""
+    try:
+        array = _features(x)
+    except (TypeError, ValueError, IndexError, RuntimeError):
+        raise ValueError(f"{name} must be an array of numbers, one row per sample, "
+                         f"got {x!r}") from None
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite; they contain NaN or inf")
+    return array
+
+
+def _labels_of(features: str):
+    """Spec: integer labels >= 0, one per row of the call's ``features`` (an array)."""
+    def spec(y, name, arguments):
+        y = label_array(y, name)
+        if len(y) != len(arguments[features]):
+            raise ValueError(f"{name} must hold {len(arguments[features])} labels (one per row "
+                             f"of {features}), got {len(y)}")
+        return y
+    return spec
+
+
+def _columns_of_train(b, name: str, arguments: dict) -> np.ndarray:
+    """Spec: as many columns as ``train_features``."""
+    if b.shape[1] != arguments["train_features"].shape[1]:
+        raise ValueError(f"train_features and {name} must have as many columns, "
+                         f"got {arguments['train_features'].shape[1]} and {b.shape[1]}")
+    return b
+
+
+@checked(train_features=_feature_rows, y_train=_labels_of("train_features"),
+         test_features=all_of(_feature_rows, _columns_of_train),
+         y_test=_labels_of("test_features"), max_iter=positive_int)
 def linear_probe(train_features, y_train, test_features, y_test,
                  max_iter: int = 1000) -> float:
     """Test accuracy of multinomial logistic regression on standardised features.
@@ -429,55 +449,50 @@ def linear_probe(train_features, y_train, test_features, y_test,
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    a, b = _features(train_features), _features(test_features)
-    y_a, y_b = _labels(y_train), _labels(y_test)
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(f"train_features and test_features must have as many columns, "
-                         f"got {a.shape[1]} and {b.shape[1]}")
-    if len(y_a) != len(a) or len(y_b) != len(b):
-        raise ValueError("y_train and y_test must hold one label per row of features")
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
-    probe.fit(a, y_a)
-    return float((probe.predict(b) == y_b).mean())
+    probe.fit(train_features, y_train)
+    return float((probe.predict(test_features) == y_test).mean())
 
 
+@checked(features=_feature_rows, y=_labels_of("features"), num_clusters=optional(positive_int),
+         seed=nonneg_int)
 def kmeans_accuracy(features, y, num_clusters: int | None = None,
                     seed: int = 0) -> float:
     """Cluster accuracy (best one-to-one matching) of k-means with k = #classes."""
     from sklearn.cluster import KMeans
 
-    a, labels = _features(features), _labels(y)
-    if len(labels) != len(a):
-        raise ValueError(f"y must hold {len(a)} labels (one per row of features), "
-                         f"got {len(labels)}")
-    if not np.isfinite(a).all():
-        raise ValueError("features must be finite; they contain NaN or inf")
-    if labels.size and labels.min() < 0:
-        raise ValueError(f"y must hold labels >= 0, got {labels.min()}")
-    if num_clusters is not None:
-        check_positive_int(num_clusters, "num_clusters")
-    k = num_clusters or int(labels.max()) + 1
-    found = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(a)
-    return metrics.cluster_accuracy(labels, found)
+    k = num_clusters or int(y.max()) + 1
+    found = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(features)
+    return metrics.cluster_accuracy(y, found)
 
 
 # ---------------------------------------------------------------- PCA and subspaces
 
 
+def _samples(x, name: str, arguments=None) -> torch.Tensor:
+    """Spec: a finite floating-point tensor of at least two samples (rows)."""
+    check_tensor(x, name, floating=True, finite=True)
+    if x.ndim == 0 or x.shape[0] < 2:
+        raise ValueError(f"{name} must hold at least two samples, got shape {tuple(x.shape)}")
+    return x
+
+
+def _at_most_the_dimension(k, name: str, arguments: dict) -> int:
+    """Spec: an int from 1 to the dimension of a sample of the call's ``x``."""
+    k, dimension = check_int(k, name, low=1), math.prod(arguments["x"].shape[1:])
+    if k > dimension:
+        raise ValueError(f"{name} must be at most the dimension {dimension}, got {k}")
+    return k
+
+
+@checked(x=_samples, k=_at_most_the_dimension)
 def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and top-``k`` principal directions (D x k, orthonormal columns) of the rows
     of ``x``, sorted by decreasing variance; images are flattened to vectors.
 
     Computed from the D x D covariance in float64 (``torch.linalg.eigh``) on x's device.
     """
-    check_tensor(x, "x", floating=True, finite=True)
-    flat = x.reshape(x.shape[0], -1)
-    if flat.shape[0] < 2:
-        raise ValueError(f"x must hold at least two samples, got {flat.shape[0]}")
-    _positive_int(k, "k")
-    if k > flat.shape[1]:
-        raise ValueError(f"k must be at most the dimension {flat.shape[1]}, got {k}")
-    flat = flat.double()
+    flat = x.reshape(x.shape[0], -1).double()
     mean = flat.mean(0)
     centred = flat - mean
     covariance = centred.T @ centred / (flat.shape[0] - 1)
@@ -486,17 +501,25 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     return mean.to(x.dtype), components.to(x.dtype)
 
 
+def _of_the_dimension(ndim: int):
+    """Spec: a finite floating-point ``ndim``-D tensor with one row per number in a sample of
+    the call's ``x`` (a mean, or the components as columns)."""
+    def spec(t, name, arguments):
+        check_tensor(t, name, ndim=ndim, floating=True, finite=True)
+        d = math.prod(arguments["x"].shape[1:])
+        if t.shape[0] != d:
+            raise ValueError(f"{name} must have {d} rows, one per number of a sample of x, "
+                             f"got shape {tuple(t.shape)}")
+        return t
+    return spec
+
+
+@checked(x=tensor(ndim=(2, 3, 4), floating=True), mean=_of_the_dimension(1),
+         components=_of_the_dimension(2))
 def pca_reconstruct(x: torch.Tensor, mean: torch.Tensor,
                     components: torch.Tensor) -> torch.Tensor:
     """Project the rows of ``x`` onto mean + span(components); same shape as ``x``."""
-    check_tensor(x, "x", floating=True)
-    check_tensor(mean, "mean", floating=True, finite=True)
-    check_tensor(components, "components", floating=True, finite=True)
     flat = x.reshape(x.shape[0], -1)
-    d = flat.shape[1]
-    if mean.shape != (d,) or components.ndim != 2 or components.shape[0] != d:
-        raise ValueError(f"mean must have {d} entries and components {d} rows, got "
-                         f"{tuple(mean.shape)} and {tuple(components.shape)}")
     codes = (flat - mean) @ components
     return (mean + codes @ components.T).reshape(x.shape)
 
@@ -582,22 +605,32 @@ def plot_codes(z, y, train_mask, ax=None, class_names=None, title: str = "",
     return ax
 
 
+def _two_dimensional_code(model, name: str, arguments=None) -> nn.Module:
+    """Spec: an autoencoder with a 2-D code."""
+    if getattr(model, "code_size", None) != 2:
+        raise ValueError(f"{name} must have a 2-D code, got code_size="
+                         f"{getattr(model, 'code_size', None)}")
+    return model
+
+
+def _above_low(high, name: str, arguments: dict):
+    """Spec: above the call's ``low`` in both coordinates."""
+    low = arguments["low"]
+    if not all(a < b for a, b in zip(low, high)):
+        raise ValueError(f"low and {name} must be two numbers each with low < high, "
+                         f"got {list(low)} and {list(high)}")
+    return high
+
+
 @torch.no_grad()
+@checked(model=_two_dimensional_code, low=sequence(real, length=2),
+         high=all_of(sequence(real, length=2), _above_low), steps=positive_int)
 def decoder_sweep(model: nn.Module, low, high, steps: int = 12) -> torch.Tensor:
     """Decode a steps x steps grid of 2-D codes from ``low`` to ``high`` into a mosaic.
 
     Returns a (steps * H) x (steps * W) image of the first channel: the first code
     axis runs left to right and the second bottom to top, as in a scatter plot.
     """
-    if getattr(model, "code_size", None) != 2:
-        raise ValueError(f"model must have a 2-D code, got code_size="
-                         f"{getattr(model, 'code_size', None)}")
-    _positive_int(steps, "steps")
-    low = [check_number(v, "low") for v in _sequence(low, "low")]
-    high = [check_number(v, "high") for v in _sequence(high, "high")]
-    if len(low) != 2 or len(high) != 2 or not all(a < b for a, b in zip(low, high)):
-        raise ValueError(f"low and high must be two numbers each with low < high, "
-                         f"got {low} and {high}")
     device = next(model.parameters()).device
     u = torch.linspace(low[0], high[0], steps, device=device)
     v = torch.linspace(high[1], low[1], steps, device=device)  # top row: largest z_2
@@ -623,14 +656,13 @@ class VAE(_Autoencoder):
     that :func:`vae_loss` uses.
     """
 
+    @checked(latent_size=positive_int, hidden=positive_int, in_channels=positive_int,
+             image_size=positive_int)
     def __init__(self, latent_size: int = 2, hidden: int = 256, in_channels: int = 1,
                  image_size: int = 28):
         super().__init__()
-        _positive_int(latent_size, "latent_size")
-        _positive_int(hidden, "hidden")
-        _positive_int(in_channels, "in_channels")
-        _positive_int(image_size, "image_size")
         self.code_size, self.in_channels, self.image_size = latent_size, in_channels, image_size
+        self.input_shape = (in_channels, image_size, image_size)
         pixels = in_channels * image_size * image_size
         self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(pixels, hidden), nn.ReLU(),
                                      nn.Linear(hidden, 2 * latent_size))
@@ -638,12 +670,9 @@ class VAE(_Autoencoder):
             nn.Linear(latent_size, hidden), nn.ReLU(), nn.Linear(hidden, pixels),
             nn.Unflatten(1, (in_channels, image_size, image_size)))
 
+    @checked(x=_inputs)
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance (each N x latent_size) of q(z | x)."""
-        expected = (self.in_channels, self.image_size, self.image_size)
-        if x.ndim != 4 or tuple(x.shape[1:]) != expected:
-            size = " x ".join(map(str, expected))
-            raise ValueError(f"x must be N x {size}, got shape {tuple(x.shape)}")
         mu, logvar = self.encoder(x).chunk(2, dim=1)
         return mu, logvar
 
@@ -662,6 +691,7 @@ class VAE(_Autoencoder):
     reconstruct = forward
 
 
+@checked(mu=_FLOATS, logvar=tensor(floating=True, like="mu"))
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """A sample z = mu + exp(logvar / 2) * eps, eps ~ N(0, I): the reparameterisation trick.
@@ -669,22 +699,18 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
     The randomness sits in eps, which does not depend on the parameters, so z is a
     differentiable function of ``mu`` and ``logvar`` and gradients flow through the sample.
     """
-    if mu.shape != logvar.shape:
-        raise ValueError(f"mu and logvar must have the same shape, "
-                         f"got {tuple(mu.shape)} and {tuple(logvar.shape)}")
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + torch.exp(0.5 * logvar) * eps
 
 
+@checked(mu=_FLOATS, logvar=tensor(floating=True, like="mu"))
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag exp(logvar)) || N(0, I)) of every row, summed over the last dimension:
     (1/2) sum(mu^2 + exp(logvar) - 1 - logvar), in nats."""
-    if mu.shape != logvar.shape:
-        raise ValueError(f"mu and logvar must have the same shape, "
-                         f"got {tuple(mu.shape)} and {tuple(logvar.shape)}")
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(-1)
 
 
+@checked(model=instance(VAE), beta=nonneg)
 def vae_loss(model: VAE, x: torch.Tensor, generator: torch.Generator | None = None,
              beta: float = 1.0) -> dict[str, torch.Tensor]:
     """The negative ELBO of a batch, averaged over its images, in nats per image.
@@ -695,7 +721,6 @@ def vae_loss(model: VAE, x: torch.Tensor, generator: torch.Generator | None = No
     ``kl`` is KL(q(z | x) || N(0, I)); ``loss = reconstruction + beta * kl``, the negative
     ELBO when ``beta = 1``.
     """
-    beta = _non_negative(beta, "beta")
     mu, logvar = model.posterior(x)
     z = reparameterize(mu, logvar, generator)
     logits = model.decode_logits(z)
@@ -706,13 +731,12 @@ def vae_loss(model: VAE, x: torch.Tensor, generator: torch.Generator | None = No
             "kl": kl}
 
 
+@checked(model=instance(VAE), x=_FLOATS, beta=nonneg, **_TRAINING)
 def train_vae(model: VAE, x: torch.Tensor, *, epochs: int, batch_size: int,
               lr: float = 1e-3, beta: float = 1.0, seed: int = 0, on_epoch_end=None,
               desc: str = "VAE") -> list[dict]:
     """Maximise the ELBO of the images ``x`` (Adam on :func:`vae_loss`, one sample of z
     per image and step); returns the per-epoch history (``loss`` is the negative ELBO)."""
-    _positive(lr, "lr")
-    _non_negative(beta, "beta")
     generator = _noise_generator(x, seed)
 
     def loss_fn(net, batch):

@@ -3,12 +3,22 @@
 Every range check is written so that NaN fails it (``not lo <= v``), bools are refused where a
 number is expected, and tensors are checked for shape, dtype, emptiness and finiteness only where
 asked (a finiteness check reads the values, i.e. a device sync).
+
+:func:`checked` declares them at a function's entry, one spec per argument
+(``@checked(gamma=nonneg, logits=tensor(ndim=2, floating=True))``), so that the body reads as the
+mathematics. A function called every training step (a loss, an augmentation, a forward pass)
+checks types, shapes and dtypes only: reading a tensor's values would make a GPU wait for all
+queued work, every step.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
+import os
 
+import numpy as np
 import torch
 
 
@@ -79,8 +89,8 @@ def check_tensor(x, name: str, ndim: int | tuple | None = None, floating: bool |
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if x.ndim not in allowed:
-            want = " or ".join(str(a) for a in allowed)
-            raise ValueError(f"{name} must have {want} dimensions, got shape {tuple(x.shape)}")
+            want = " or ".join(f"{a}-D" for a in allowed)
+            raise ValueError(f"{name} must be {want}, got shape {tuple(x.shape)}")
     if floating is True and not x.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     if floating is False and (x.is_floating_point() or x.is_complex() or x.dtype == torch.bool):
@@ -140,3 +150,239 @@ def check_probabilities(p, name: str = "p", min_classes: int = 2) -> torch.Tenso
         raise ValueError(f"{name} must hold probability vectors (last dim >= {min_classes}), "
                          f"got shape {tuple(p.shape)}")
     return check_in_range(p, name, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- @checked and its specs
+
+def checked(**specs):
+    """Check the named arguments before each call, e.g.
+    ``@checked(gamma=nonneg, logits=tensor(ndim=2, floating=True))``.
+
+    A spec is called as ``spec(value, name, arguments)`` (``arguments``: every argument of the
+    call by name, defaults included) and raises a ``ValueError`` naming the argument and its
+    value; what it returns is what the function receives (``nonneg`` turns 2 into 2.0). Specs run
+    in the order given, so one may refer to an argument checked before it (``rows_of="logits"``).
+    The bare function is ``fn.unchecked``.
+    """
+    for name, spec in specs.items():
+        if not callable(spec):
+            raise ValueError(f"specs must map argument names to checks, got {spec!r} for {name}")
+
+    def decorate(fn):
+        signature = inspect.signature(fn)
+        unknown = sorted(set(specs) - set(signature.parameters))
+        if unknown:
+            raise ValueError(f"specs name {unknown}, which {fn.__qualname__} does not take")
+        by_name = {p.kind for p in signature.parameters.values()} <= {
+            inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY}
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            call = signature.bind(*args, **kwargs)
+            call.apply_defaults()
+            arguments = call.arguments
+            for name, spec in specs.items():
+                arguments[name] = spec(arguments[name], name, arguments)
+            return fn(**arguments) if by_name else fn(*call.args, **call.kwargs)  # ** is faster
+
+        wrapper.unchecked = fn
+        return wrapper
+    return decorate
+
+
+def number(low: float | None = None, high: float | None = None, *, low_open: bool = False,
+           high_open: bool = False):
+    """Spec: a finite real number from ``low`` to ``high`` (:func:`check_number`), as a float."""
+    low = None if low is None else check_number(low, "low")
+    high = None if high is None else check_number(high, "high", low=low)
+    return lambda value, name, arguments: check_number(value, name, low, high, low_open, high_open)
+
+
+real = number()
+nonneg = number(low=0.0)
+positive = number(low=0.0, low_open=True)
+unit_interval = number(0.0, 1.0)
+
+
+def integer(low: int | None = None, high: int | None = None):
+    """Spec: an int from ``low`` to ``high`` (bools refused), as an int."""
+    low = None if low is None else check_int(low, "low")
+    high = None if high is None else check_int(high, "high", low=low)
+    return lambda value, name, arguments: check_int(value, name, low, high)
+
+
+positive_int = integer(low=1)
+nonneg_int = integer(low=0)
+
+
+def boolean(value, name: str, arguments=None) -> bool:
+    """Spec: True or False."""
+    return check_bool(value, name)
+
+
+def one_of(*choices):
+    """Spec: one of ``choices``, compared by type and value (``True`` is not ``1``)."""
+    if not choices:
+        raise ValueError("choices must hold at least one value")
+
+    def spec(value, name, arguments):
+        if not any(type(value) is type(c) and value == c for c in choices):
+            raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        return value
+    return spec
+
+
+def optional(spec):
+    """Spec: None, or a value that passes ``spec``."""
+    return lambda value, name, arguments: None if value is None else spec(value, name, arguments)
+
+
+def function(value, name: str, arguments=None):
+    """Spec: something callable."""
+    if not callable(value):
+        raise ValueError(f"{name} must be callable, got {value!r}")
+    return value
+
+
+def instance(*classes):
+    """Spec: an instance of one of ``classes`` (e.g. ``torch.nn.Module``)."""
+    def spec(value, name, arguments):
+        if not isinstance(value, classes):
+            want = " or ".join(c.__name__ for c in classes)
+            raise ValueError(f"{name} must be a {want}, got {type(value).__name__}")
+        return value
+    return spec
+
+
+def sequence(item, *, length: int | None = None, min_length: int = 1):
+    """Spec: a sequence (not a string or tensor) of ``length`` items, or at least
+    ``min_length``, each passing the spec ``item``; as a tuple."""
+    def spec(value, name, arguments):
+        if (isinstance(value, (str, bytes)) or not hasattr(value, "__iter__")
+                or torch.is_tensor(value)):
+            raise ValueError(f"{name} must be a sequence, got {value!r}")
+        value = tuple(value)
+        if (len(value) != length) if length is not None else len(value) < min_length:
+            want = f"exactly {length}" if length is not None else f"at least {min_length}"
+            raise ValueError(f"{name} must hold {want} items, got {value!r}")
+        return tuple(item(v, name, arguments) for v in value)
+    return spec
+
+
+def pathlike(value, name: str, arguments=None):
+    """Spec: a file or folder path (a string or ``os.PathLike``)."""
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"{name} must be a path (str or os.PathLike), got {value!r}")
+    return value
+
+
+def string(value, name: str, arguments=None) -> str:
+    """Spec: a ``str``."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def torch_device(value, name: str, arguments=None) -> torch.device:
+    """Spec: a device torch knows (``"cpu"``, ``"cuda:0"``, a ``torch.device``)."""
+    try:
+        return torch.device(value)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{name} must name a device such as 'cpu' or 'cuda', "
+                         f"got {value!r}") from None
+
+
+def tensor(ndim: int | tuple | None = None, *, floating: bool | None = None,
+           nonempty: bool = False, finite: bool = False, rows_of: str | None = None,
+           like: str | None = None):
+    """Spec: a tensor as :func:`check_tensor` says, with one row per row of the argument
+    ``rows_of`` and the shape of the argument ``like`` when given. Only ``finite`` reads values:
+    never ask for it in a function called every training step."""
+    def spec(value, name, arguments):
+        check_tensor(value, name, ndim, floating, nonempty, finite)
+        _check_rows(value, name, arguments, rows_of, "row")
+        other = arguments.get(like) if like is not None else None
+        if torch.is_tensor(other) and value.shape != other.shape:
+            raise ValueError(f"{like} and {name} must have the same shape, got "
+                             f"{tuple(other.shape)} and {tuple(value.shape)}")
+        return value
+    return spec
+
+
+def _check_rows(x: torch.Tensor, name: str, arguments: dict, rows_of: str | None,
+               item: str = "row") -> None:
+    """``x`` holds one ``item`` per row of the tensor ``arguments[rows_of]`` (if a tensor)."""
+    other = arguments.get(rows_of) if rows_of is not None else None
+    if torch.is_tensor(other) and (x.ndim == 0 or other.ndim == 0 or len(x) != len(other)):
+        rows = len(other) if other.ndim else 0
+        raise ValueError(f"{name} must hold one {item} per row of {rows_of} ({rows}), "
+                         f"got shape {tuple(x.shape)}")
+
+
+def images(value, name: str, arguments=None) -> torch.Tensor:
+    """Spec: a floating-point image batch ``N x C x H x W``."""
+    return check_images(value, name)
+
+
+def labels(*, rows_of: str | None = None, values: bool = False):
+    """Spec: a 1-D integer tensor of class indices, one per row of ``rows_of``. With ``values``
+    it also reads them (each >= 0): not in a function called every training step."""
+    def spec(value, name, arguments):
+        check_tensor(value, name, ndim=1, floating=False)
+        _check_rows(value, name, arguments, rows_of, "label")
+        return check_labels(value, name) if values else value
+    return spec
+
+
+def label_array(values, name: str, arguments=None) -> np.ndarray:
+    """Spec: 1-D integer labels >= 0 (a tensor, array or list; reads them), as an int64 array."""
+    try:
+        array = values.detach().cpu().numpy() if torch.is_tensor(values) else np.asarray(values)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must hold integer labels, got {values!r}") from None
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{name} must hold integer labels, got dtype {array.dtype}")
+    if array.size and array.min() < 0:
+        raise ValueError(f"{name} must be non-negative, got {array.min()}")
+    return array.astype(np.int64)
+
+
+def probabilities(value, name: str, arguments=None) -> torch.Tensor:
+    """Spec: probability vectors on the last dimension (reads them: :func:`check_probabilities`)."""
+    return check_probabilities(value, name)
+
+
+def class_logits(value, name: str, arguments=None) -> torch.Tensor:
+    """Spec: floating-point scores ``N x C`` for ``C >= 2`` classes."""
+    check_tensor(value, name, ndim=2, floating=True)
+    if value.shape[1] < 2:
+        raise ValueError(f"{name} must have at least 2 classes (columns), got shape "
+                         f"{tuple(value.shape)}")
+    return value
+
+
+def all_of(*specs):
+    """Spec: passes every one of ``specs``, in turn."""
+    def spec(value, name, arguments):
+        for each in specs:
+            value = each(value, name, arguments)
+        return value
+    return spec
+
+
+def within(low: float, high: float):
+    """Spec: a floating-point tensor whose entries all lie in ``[low, high]`` (reads them)."""
+    def spec(value, name, arguments):
+        return check_in_range(check_tensor(value, name, floating=True), name, low, high)
+    return spec
+
+
+def mapping_with(*keys: str):
+    """Spec: a dict holding (at least) ``keys``, such as a ``state_dict``."""
+    def spec(value, name, arguments):
+        if not isinstance(value, dict) or not set(keys) <= set(value):
+            raise ValueError(f"{name} must be a dict with keys {list(keys)}, got {value!r:.200}")
+        return value
+    return spec

@@ -15,6 +15,8 @@ import random
 import numpy as np
 import torch
 
+from .checks import checked, optional, string
+
 PROFILES = ("smoke", "quick", "full")
 
 
@@ -37,6 +39,16 @@ def pick(*, smoke, quick, full):
     return {"smoke": smoke, "quick": quick, "full": full}[profile()]
 
 
+def _dataset_name(value, name: str, arguments=None) -> str:
+    """Spec: a dataset name of :mod:`dlcourse.data`."""
+    from .data import DATASETS  # local import, as in dataset() below
+
+    if value not in DATASETS:
+        raise ValueError(f"{name} must be one of {sorted(DATASETS)}, got {value!r}")
+    return value
+
+
+@checked(smoke=_dataset_name, quick=_dataset_name, full=_dataset_name)
 def dataset(*, smoke: str, quick: str, full: str) -> str:
     """A chapter's dataset name for the current profile; ``DLCOURSE_DATASET`` overrides it.
 
@@ -96,6 +108,7 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+@checked(dataset_name=optional(string))
 def provenance(dataset_name: str | None = None) -> dict:
     """What produced this run's numbers: profile, device, dataset, versions and date."""
     from . import __version__
@@ -120,6 +133,7 @@ def _minutes(value: float) -> str:
     return f"{value / 60:.1f} h" if value >= 90 else f"{max(1, round(value))} min"
 
 
+@checked(dataset_name=optional(string))
 def banner(dataset_name: str | None = None, chapter: str | None = None) -> dict:
     """Print the provenance every chapter shows first (two short lines), and return it as a dict.
 

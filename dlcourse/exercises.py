@@ -17,7 +17,7 @@ from typing import Callable
 
 import torch
 
-from .checks import check_int, check_number
+from .checks import boolean, checked, function, integer, nonneg, positive_int
 
 
 @dataclass
@@ -76,6 +76,8 @@ def _compare(name: str, mine, theirs, rtol: float, atol: float) -> str | None:
     return None
 
 
+@checked(student=function, reference=function, inputs=function, trials=positive_int,
+         seed=integer(), rtol=nonneg, atol=nonneg, gradients=boolean)
 def check(student: Callable, reference: Callable, inputs: Callable[[torch.Generator], tuple],
           *, trials: int = 5, seed: int = 0, rtol: float = 1e-5, atol: float = 1e-7,
           gradients: bool = True) -> Verdict:
@@ -88,15 +90,7 @@ def check(student: Callable, reference: Callable, inputs: Callable[[torch.Genera
     floating-point input tensor are compared too, so a detached or non-differentiable answer shows.
     Each function gets its own copy of the inputs (an in-place edit cannot leak into the other).
     """
-    if not callable(student):
-        raise ValueError(f"student must be a function, got {type(student).__name__}")
-    if not callable(reference):
-        raise ValueError(f"reference must be a function, got {type(reference).__name__}")
-    if not callable(inputs):
-        raise ValueError(f"inputs must be a function of a torch.Generator, got {type(inputs).__name__}")
-    trials = check_int(trials, "trials", low=1)
-    rtol, atol = check_number(rtol, "rtol", low=0.0), check_number(atol, "atol", low=0.0)
-    generator = torch.Generator().manual_seed(check_int(seed, "seed"))
+    generator = torch.Generator().manual_seed(seed)
     for trial in range(1, trials + 1):
         args = inputs(generator)
         args = args if isinstance(args, tuple) else (args,)

@@ -18,14 +18,36 @@ from torch.nn import functional as F
 
 
 from . import moved
-from .checks import (check_in_range, check_int, check_number, check_positive_int,
-                     check_tensor)
+from .checks import (boolean, check_int, check_tensor, checked, images, instance, integer,
+                     nonneg, nonneg_int, number, one_of, optional, positive, positive_int, real,
+                     sequence, tensor, within)
 
 LOG_2PI = math.log(2 * math.pi)
+_ALPHA = number(0.0, 0.5, low_open=True, high_open=True)  # the logit transform's squeeze
+_IMAGE_SHAPE = sequence(positive_int, length=3)  # (C, H, W)
 
 
-def _positive_int(name: str, value) -> int:
-    return check_positive_int(value, name)
+def _batch(attribute: str = "sample_shape"):
+    """Spec: a floating-point batch of samples shaped like ``self.<attribute>`` (``None``: any
+    size; a final ``...``: any further dimensions). Shape and dtype only."""
+    def spec(x, name, arguments):
+        pattern = getattr(arguments["self"], attribute)
+        check_tensor(x, name, floating=True)
+        head = pattern[:-1] if pattern[-1:] == (...,) else pattern
+        fits = (x.ndim >= len(head) + 1 if head is not pattern else x.ndim == len(head) + 1)
+        if not fits or any(p is not None and p != n for p, n in zip(head, x.shape[1:])):
+            want = " x ".join("*" if p is None else "..." if p is ... else str(p) for p in pattern)
+            raise ValueError(f"{name} must have shape N x {want}, got {tuple(x.shape)}")
+        return x
+    return spec
+
+
+def _even(value, name: str, arguments=None) -> int:
+    """Spec: a positive even int."""
+    value = check_int(value, name, low=1)
+    if value % 2:
+        raise ValueError(f"{name} must be even to split in halves, got {value}")
+    return value
 
 
 def _flat_sum(t: torch.Tensor) -> torch.Tensor:
@@ -35,60 +57,65 @@ def _flat_sum(t: torch.Tensor) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- masks and squeezing
 
+@checked(height=positive_int, width=positive_int, invert=boolean)
 def checkerboard_mask(height: int, width: int, invert: bool = False, device=None,
                       dtype=torch.float32) -> torch.Tensor:
     """The spatial checkerboard ``b`` of shape ``1 x 1 x H x W``: 1 where the row plus column
     index is odd (the paper's convention), 0 elsewhere; ``invert`` swaps the two colours."""
-    _positive_int("height", height)
-    _positive_int("width", width)
     i = torch.arange(height, device=device).view(-1, 1)
     j = torch.arange(width, device=device).view(1, -1)
     mask = ((i + j) % 2 == (0 if invert else 1)).to(dtype)
     return mask.view(1, 1, height, width)
 
 
+@checked(channels=_even, invert=boolean)
 def channel_mask(channels: int, invert: bool = False, device=None,
                  dtype=torch.float32) -> torch.Tensor:
     """The channel-wise mask ``b`` of shape ``1 x C x 1 x 1``: 1 on the first half of the
     channels, 0 on the second half; ``invert`` swaps the halves. ``channels`` must be even."""
-    _positive_int("channels", channels)
-    if channels % 2:
-        raise ValueError(f"channels must be even to split in halves, got {channels}")
     mask = (torch.arange(channels, device=device) < channels // 2).to(dtype)
     if invert:
         mask = 1 - mask
     return mask.view(1, channels, 1, 1)
 
 
+@checked(features=integer(low=2), invert=boolean)
 def half_mask(features: int, invert: bool = False, device=None,
               dtype=torch.float32) -> torch.Tensor:
     """A mask for vectors, shape ``1 x D``: 1 on the first ``D // 2`` features (``invert``: the rest)."""
-    _positive_int("features", features)
-    if features < 2:
-        raise ValueError(f"features must be >= 2 for a coupling layer, got {features}")
     mask = (torch.arange(features, device=device) < features // 2).to(dtype)
     return (1 - mask if invert else mask).view(1, features)
 
 
+def _even_sides(x, name: str, arguments=None) -> torch.Tensor:
+    """Spec: ``N x C x H x W`` with H and W even."""
+    if check_tensor(x, name, ndim=4).shape[2] % 2 or x.shape[3] % 2:
+        raise ValueError(f"{name} must have an even height and width to squeeze, "
+                         f"got {x.shape[2]} x {x.shape[3]}")
+    return x
+
+
+def _channels_by_4(x, name: str, arguments=None) -> torch.Tensor:
+    """Spec: ``N x 4C x H x W``."""
+    if check_tensor(x, name, ndim=4).shape[1] % 4:
+        raise ValueError(f"{name} must have a number of channels that is a multiple of 4, "
+                         f"got {x.shape[1]}")
+    return x
+
+
+@checked(x=_even_sides)
 def squeeze(x: torch.Tensor) -> torch.Tensor:
     """``N x C x H x W`` -> ``N x 4C x H/2 x W/2``: every 2 x 2 block of each channel becomes four
     channels. Channel ``4c + 2a + b`` holds pixel ``(2i + a, 2j + b)`` of input channel ``c``."""
-    if check_tensor(x, "x").ndim != 4:
-        raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
     n, c, h, w = x.shape
-    if h % 2 or w % 2:
-        raise ValueError(f"x must have an even height and width to squeeze, got {h} x {w}")
     x = x.reshape(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4)
     return x.reshape(n, 4 * c, h // 2, w // 2)
 
 
+@checked(x=_channels_by_4)
 def unsqueeze(x: torch.Tensor) -> torch.Tensor:
     """The inverse of :func:`squeeze`: ``N x 4C x H x W`` -> ``N x C x 2H x 2W``."""
-    if check_tensor(x, "x").ndim != 4:
-        raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
     n, c4, h, w = x.shape
-    if c4 % 4:
-        raise ValueError(f"x must have a number of channels that is a multiple of 4, got {c4}")
     x = x.reshape(n, c4 // 4, 2, 2, h, w).permute(0, 1, 4, 2, 5, 3)
     return x.reshape(n, c4 // 4, 2 * h, 2 * w)
 
@@ -100,11 +127,10 @@ class ResidualST(nn.Module):
     ``num_blocks`` residual blocks (ReLU, conv, ReLU, conv), ReLU, 3 x 3 conv to ``2C`` channels.
     The last conv starts at zero, so a fresh coupling layer is the identity."""
 
+    @checked(channels=positive_int, hidden=positive_int, num_blocks=nonneg_int)
     def __init__(self, channels: int, hidden: int, num_blocks: int):
         super().__init__()
-        _positive_int("channels", channels)
-        _positive_int("hidden", hidden)
-        check_int(num_blocks, "num_blocks", low=0)
+        self.sample_shape = (channels, None, None)
         self.inp = nn.Conv2d(channels, hidden, 3, padding=1)
         self.blocks = nn.ModuleList(
             nn.Sequential(nn.ReLU(), nn.Conv2d(hidden, hidden, 3, padding=1),
@@ -114,6 +140,7 @@ class ResidualST(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
+    @checked(x=_batch())
     def forward(self, x):
         h = self.inp(x)
         for block in self.blocks:
@@ -124,11 +151,10 @@ class ResidualST(nn.Module):
 class MLPST(nn.Module):
     """A multilayer perceptron computing ``(s, t)`` for a vector coupling layer; last layer zero."""
 
+    @checked(features=positive_int, hidden=positive_int, num_layers=nonneg_int)
     def __init__(self, features: int, hidden: int, num_layers: int = 2):
         super().__init__()
-        _positive_int("features", features)
-        _positive_int("hidden", hidden)
-        check_int(num_layers, "num_layers", low=0)
+        self.sample_shape = (features,)
         layers, width = [], features
         for _ in range(num_layers):
             layers += [nn.Linear(width, hidden), nn.ReLU()]
@@ -138,8 +164,19 @@ class MLPST(nn.Module):
         nn.init.zeros_(last.bias)
         self.net = nn.Sequential(*layers, last)
 
+    @checked(x=_batch())
     def forward(self, x):
         return self.net(x)
+
+
+def _binary_mask(mask, name: str, arguments=None) -> torch.Tensor:
+    """Spec: a tensor of 0s and 1s with a leading dimension of 1 (one sample's shape)."""
+    check_tensor(mask, name)
+    if not torch.all((mask == 0) | (mask == 1)):
+        raise ValueError(f"{name} must hold only 0 and 1")
+    if mask.ndim < 2 or mask.shape[0] != 1:
+        raise ValueError(f"{name} must have a leading dimension of 1, got shape {tuple(mask.shape)}")
+    return mask
 
 
 class AffineCoupling(nn.Module):
@@ -153,27 +190,15 @@ class AffineCoupling(nn.Module):
     keeps ``exp(s)`` from exploding early in training.
     """
 
+    @checked(mask=_binary_mask, net=instance(nn.Module))
     def __init__(self, mask: torch.Tensor, net: nn.Module):
         super().__init__()
-        if not torch.is_tensor(mask):
-            raise ValueError(f"mask must be a tensor, got {type(mask).__name__}")
-        if not isinstance(net, nn.Module):
-            raise ValueError(f"net must be an nn.Module, got {type(net).__name__}")
-        if not torch.all((mask == 0) | (mask == 1)):
-            raise ValueError("mask must hold only 0 and 1")
-        if mask.ndim < 2 or mask.shape[0] != 1:
-            raise ValueError("mask must have a leading dimension of 1, "
-                             f"got shape {tuple(mask.shape)}")
+        # the mask's shape, where a dimension of 1 past the channels broadcasts over any size
+        self.sample_shape = (mask.shape[1],) + tuple(None if n == 1 else n for n in mask.shape[2:])
         self.register_buffer("mask", mask.float())
         self.net = net
         ones = (1,) * (mask.ndim - 2)
         self.scale = nn.Parameter(torch.ones((1, mask.shape[1]) + ones))
-
-    def _check(self, x):
-        if x.ndim != self.mask.ndim or x.shape[1] != self.mask.shape[1]:
-            raise ValueError("x must have shape N x "
-                             f"{tuple(self.mask.shape[1:])}, "
-                             f"got {tuple(x.shape)}")
 
     def _scale_shift(self, x_kept):
         raw = self.net(x_kept)
@@ -185,18 +210,18 @@ class AffineCoupling(nn.Module):
         s = self.scale.to(dtype) * torch.tanh(raw_s) * free
         return s, t * free
 
+    @checked(x=_batch())
     def forward(self, x):
         """``(y, log_det)``, the log-det summing s over transformed units."""
-        self._check(x)
         mask = self.mask.to(x.dtype)
         s, t = self._scale_shift(x * mask)
         y = x * mask + (1 - mask) * (x * torch.exp(s) + t)
         return y, _flat_sum(s)
 
+    @checked(y=_batch())
     def inverse(self, y):
         """Eq. 8: ``x = b*y + (1-b)*((y - t) * exp(-s))``, with s and t
         computed from ``b*y``, which equals ``b*x``."""
-        self._check(y)
         mask = self.mask.to(y.dtype)
         s, t = self._scale_shift(y * mask)
         return y * mask + (1 - mask) * ((y - t) * torch.exp(-s))
@@ -213,11 +238,10 @@ class BatchNormFlow(nn.Module):
     ``inverse(forward(x)) == x`` exactly. Call ``model.eval()`` before evaluating or sampling.
     """
 
+    @checked(channels=positive_int, momentum=number(0.0, 1.0, low_open=True), eps=positive)
     def __init__(self, channels: int, momentum: float = 0.05, eps: float = 1e-4):
         super().__init__()
-        _positive_int("channels", channels)
-        momentum = check_number(momentum, "momentum", 0.0, 1.0, low_open=True)
-        eps = check_number(eps, "eps", low=0.0, low_open=True)
+        self.sample_shape = (channels, ...)
         self.eps, self.momentum = eps, momentum
         self.log_gamma = nn.Parameter(torch.zeros(channels))
         self.beta = nn.Parameter(torch.zeros(channels))
@@ -230,10 +254,8 @@ class BatchNormFlow(nn.Module):
     def _pixels(self, x):
         return math.prod(x.shape[2:])
 
+    @checked(x=_batch())
     def forward(self, x):
-        if x.ndim < 2 or x.shape[1] != self.beta.numel():
-            raise ValueError(f"x must have {self.beta.numel()} channels in dimension 1, "
-                             f"got shape {tuple(x.shape)}")
         if self.training:
             dims = [0] + list(range(2, x.ndim))
             mean = x.mean(dim=dims)
@@ -249,6 +271,7 @@ class BatchNormFlow(nn.Module):
         log_det = (self.log_gamma.to(x.dtype) - 0.5 * torch.log(var + self.eps)).sum()
         return y, (log_det * self._pixels(x)).expand(x.shape[0])
 
+    @checked(y=_batch())
     def inverse(self, y):
         x = (y - self._view(self.beta, y)) / self._view(self.log_gamma.exp(), y)
         std = torch.sqrt(self._view(self.running_var, y) + self.eps)
@@ -265,10 +288,10 @@ class ActNorm(nn.Module):
     so the test likelihood is the one that was trained and ``inverse`` is always exact.
     """
 
+    @checked(channels=positive_int, eps=positive)
     def __init__(self, channels: int, eps: float = 1e-6):
         super().__init__()
-        _positive_int("channels", channels)
-        self.eps = check_number(eps, "eps", low=0.0, low_open=True)
+        self.sample_shape, self.eps = (channels, ...), eps
         self.bias = nn.Parameter(torch.zeros(channels))
         self.log_scale = nn.Parameter(torch.zeros(channels))
         self.register_buffer("initialized", torch.tensor(0.0))
@@ -276,10 +299,8 @@ class ActNorm(nn.Module):
     def _view(self, v, x):
         return v.view((1, -1) + (1,) * (x.ndim - 2)).to(x.dtype)
 
+    @checked(x=_batch())
     def forward(self, x):
-        if x.ndim < 2 or x.shape[1] != self.bias.numel():
-            raise ValueError(f"x must have {self.bias.numel()} channels in dimension 1, "
-                             f"got shape {tuple(x.shape)}")
         if self.training and not self.initialized:
             with torch.no_grad():
                 dims = [0] + list(range(2, x.ndim))
@@ -290,6 +311,7 @@ class ActNorm(nn.Module):
         log_det = self.log_scale.to(x.dtype).sum() * math.prod(x.shape[2:])
         return y, log_det.expand(x.shape[0])
 
+    @checked(y=_batch())
     def inverse(self, y):
         return y * self._view((-self.log_scale).exp(), y) - self._view(self.bias, y)
 
@@ -300,29 +322,24 @@ class InvConv1x1(nn.Module):
     ``W`` starts as a random rotation (``seed`` fixes it), a learnt generalisation of a channel
     permutation: the next channel coupling then splits a mixture of the channels."""
 
+    @checked(channels=positive_int, seed=nonneg_int)
     def __init__(self, channels: int, seed: int = 0):
         super().__init__()
-        _positive_int("channels", channels)
-        check_int(seed, "seed", low=0)
+        self.sample_shape = (channels, None, None)
         gen = torch.Generator().manual_seed(seed)
         q, _ = torch.linalg.qr(torch.randn(channels, channels, generator=gen))
         self.weight = nn.Parameter(q)
 
-    def _check(self, x):
-        if x.ndim != 4 or x.shape[1] != self.weight.shape[0]:
-            raise ValueError(f"x must be N x {self.weight.shape[0]} x H x W, "
-                             f"got shape {tuple(x.shape)}")
-
+    @checked(x=_batch())
     def forward(self, x):
-        self._check(x)
         dtype = torch.promote_types(x.dtype, torch.float32)
         w = self.weight.to(dtype)
         y = torch.einsum("ij,njhw->nihw", w, x.to(dtype))
         log_det = torch.linalg.slogdet(w)[1] * x.shape[2] * x.shape[3]
         return y, log_det.expand(x.shape[0])
 
+    @checked(y=_batch())
     def inverse(self, y):
-        self._check(y)
         w_inv = torch.linalg.inv(self.weight.to(torch.promote_types(y.dtype, torch.float32)))
         return torch.einsum("ij,njhw->nihw", w_inv.to(y.dtype), y)
 
@@ -336,6 +353,14 @@ class _Flow(nn.Module):
     def num_dims(self) -> int:
         return math.prod(self.shape)
 
+    @property
+    def sample_shape(self) -> tuple:
+        return self.shape
+
+    @property
+    def latent_shape(self) -> tuple:
+        return (self.num_dims,)
+
     def log_prob(self, x):
         """Exact log-density of each sample (nats): ``log N(f(x); 0, I) + log|det df/dx|``."""
         z, log_det = self(x)
@@ -345,10 +370,9 @@ class _Flow(nn.Module):
         return prior + log_det
 
     @torch.no_grad()
+    @checked(n=positive_int, temperature=nonneg)
     def sample(self, n: int, temperature: float = 1.0, generator=None, device=None):
         """``n`` samples ``f^-1(z)`` with ``z ~ N(0, temperature^2 I)`` (temperature < 1: typical)."""
-        _positive_int("n", n)
-        temperature = check_number(temperature, "temperature", low=0.0)
         param = next(self.parameters())
         z = torch.randn(n, self.num_dims, generator=generator, device=device or param.device,
                         dtype=param.dtype)
@@ -360,8 +384,6 @@ NORMS = (None, "batchnorm", "actnorm")
 
 def _norm_layer(norm, channels):
     """The normalisation flow layer after a coupling: ``None``, batch norm or ActNorm."""
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     if norm is None:
         return None
     return BatchNormFlow(channels) if norm == "batchnorm" else ActNorm(channels)
@@ -372,13 +394,11 @@ class CouplingStack(_Flow):
     followed by a normalisation layer (``norm``: ``None``, ``"batchnorm"`` or ``"actnorm"``).
     ``forward(x) -> (z, log_det)``, ``inverse(z) -> x``."""
 
+    @checked(features=integer(low=2), num_couplings=positive_int, hidden=positive_int,
+             num_layers=nonneg_int, norm=one_of(*NORMS))
     def __init__(self, features: int, num_couplings: int = 6, hidden: int = 64,
                  num_layers: int = 2, norm: str | None = None):
         super().__init__()
-        _positive_int("features", features)
-        _positive_int("num_couplings", num_couplings)
-        _positive_int("hidden", hidden)
-        _norm_layer(norm, 1)  # validates norm
         self.shape = (features,)
         self.layers = nn.ModuleList()
         for k in range(num_couplings):
@@ -387,15 +407,15 @@ class CouplingStack(_Flow):
             if norm is not None:
                 self.layers.append(_norm_layer(norm, features))
 
+    @checked(x=_batch())
     def forward(self, x):
-        if x.ndim != 2 or x.shape[1] != self.shape[0]:
-            raise ValueError(f"x must have shape N x {self.shape[0]}, got {tuple(x.shape)}")
         log_det = x.new_zeros(x.shape[0], dtype=torch.promote_types(x.dtype, torch.float32))
         for layer in self.layers:
             x, ld = layer(x)
             log_det = log_det + ld
         return x, log_det
 
+    @checked(z=_batch())
     def inverse(self, z):
         for layer in reversed(self.layers):
             z = layer.inverse(z)
@@ -454,6 +474,16 @@ class _Scale(nn.Module):
         return y
 
 
+def _squeezable(num_scales, name: str, arguments: dict) -> int:
+    """Spec: a number of scales the call's image ``shape`` can be squeezed for (each squeeze
+    halves the height and width)."""
+    num_scales, (_, h, w) = check_int(num_scales, name, low=1), arguments["shape"]
+    if h % 2 ** (num_scales - 1) or w % 2 ** (num_scales - 1):
+        raise ValueError(f"an image of {h} x {w} cannot be squeezed {num_scales - 1} times "
+                         f"({name}={num_scales})")
+    return num_scales
+
+
 class RealNVP(_Flow):
     """The multi-scale RealNVP for images ``N x C x H x W`` (eqs. 13-16 of the paper).
 
@@ -469,23 +499,12 @@ class RealNVP(_Flow):
     and channel couplings per scale (the paper's 3 and 3; the last scale has ``checker + 1``).
     """
 
+    @checked(shape=_IMAGE_SHAPE, num_scales=_squeezable, hidden=positive_int, num_blocks=nonneg_int,
+             norm=one_of(*NORMS), invconv=boolean, checker=positive_int, channel=positive_int)
     def __init__(self, shape, num_scales: int = 2, hidden: int = 32, num_blocks: int = 2,
                  norm: str | None = "actnorm", invconv: bool = False, checker: int = 3, channel: int = 3):
         super().__init__()
-        if not hasattr(shape, "__len__") or len(shape) != 3:
-            raise ValueError(f"shape must be (C, H, W), got {shape!r}")
-        c, h, w = (_positive_int("shape", v) for v in shape)
-        _positive_int("num_scales", num_scales)
-        _positive_int("hidden", hidden)
-        check_int(num_blocks, "num_blocks", low=0)
-        _norm_layer(norm, 1)  # validates norm
-        if not isinstance(invconv, bool):
-            raise ValueError(f"invconv must be True or False, got {invconv!r}")
-        _positive_int("checker", checker)
-        _positive_int("channel", channel)
-        if h % 2 ** (num_scales - 1) or w % 2 ** (num_scales - 1):
-            raise ValueError(f"an image of {h} x {w} cannot be squeezed {num_scales - 1} times "
-                             f"(num_scales={num_scales})")
+        c, h, w = shape
         self.shape = (c, h, w)
         self.scales = nn.ModuleList()
         self.factored = []  # shapes of z_1, ..., z_L (one sample each)
@@ -498,12 +517,10 @@ class RealNVP(_Flow):
                 self.factored.append((c, h, w))  # half of the 4C squeezed channels
         self.factored.append((c, h, w))
 
+    @checked(x=_batch())
     def forward(self, x):
         """``(z, log_det)``: the flattened latent ``N x CHW`` and the
         log-determinant of each sample."""
-        if x.ndim != 4 or tuple(x.shape[1:]) != self.shape:
-            raise ValueError(f"x must have shape N x {self.shape}, "
-                             f"got {tuple(x.shape)}")
         zs = []
         dtype = torch.promote_types(x.dtype, torch.float32)
         log_det = x.new_zeros(x.shape[0], dtype=dtype)
@@ -517,10 +534,9 @@ class RealNVP(_Flow):
         zs.append(h.reshape(x.shape[0], -1))
         return torch.cat(zs, dim=1), log_det
 
+    @checked(z=_batch("latent_shape"))
     def inverse(self, z):
         """``x = f^-1(z)`` for a flattened latent ``N x CHW`` (undoes the factor-out, then each scale)."""
-        if z.ndim != 2 or z.shape[1] != self.num_dims:
-            raise ValueError(f"z must have shape N x {self.num_dims}, got {tuple(z.shape)}")
         sizes = [math.prod(s) for s in self.factored]
         parts = [p.reshape((z.shape[0],) + s) for p, s in zip(z.split(sizes, dim=1), self.factored)]
         h = parts[-1]
@@ -532,30 +548,31 @@ class RealNVP(_Flow):
         return h
 
 
+def _flow_shape(shape, name: str, arguments=None) -> tuple:
+    """Spec: one sample's shape, ``(C, H, W)`` or ``(D,)``, of positive ints."""
+    shape = sequence(positive_int)(shape, name, arguments)
+    if len(shape) not in (1, 3):
+        raise ValueError(f"{name} must be (C, H, W) or (D,), got {shape}")
+    return shape
+
+
+@checked(shape=_flow_shape)
 def make_realnvp(shape, **kwargs) -> _Flow:
     """A RealNVP for data of one sample's ``shape``: ``(C, H, W)`` gives the multi-scale
     :class:`RealNVP` (kwargs: ``num_scales, hidden, num_blocks, norm``); ``(D,)`` gives a
     :class:`CouplingStack` with alternating masks (kwargs: ``num_couplings, hidden, num_layers,
     norm``)."""
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
-        raise ValueError(f"shape must be (C, H, W) or (D,), got {shape!r}")
-    shape = tuple(shape)
-    if len(shape) == 1:
-        _positive_int("shape", shape[0])
     if len(shape) == 3:
         return RealNVP(shape, **kwargs)
-    if len(shape) == 1:
-        return CouplingStack(shape[0], **kwargs)
-    raise ValueError(f"shape must be (C, H, W) or (D,), got {shape}")
+    return CouplingStack(shape[0], **kwargs)
 
 
 # --------------------------------------------------------------------------- preprocessing
 
+@checked(x=within(0.0, 1.0), levels=integer(low=2))
 def dequantize(x: torch.Tensor, levels: int = 256, generator=None) -> torch.Tensor:
     """Uniform dequantisation: pixel values ``k / (levels - 1)`` in [0, 1] become
     ``(k + u) / levels`` with ``u ~ U[0, 1)``, a continuous variable in [0, 1)."""
-    check_int(levels, "levels", low=2)
-    check_in_range(check_tensor(x, "x", floating=True), "x", 0.0, 1.0)
     k = torch.round(x * (levels - 1))
     u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     return (k + u) / levels
@@ -592,24 +609,19 @@ class VariationalDequantizer(nn.Module):
     image and ``log p - log q`` the per-image bound of :func:`image_log_prob`.
     """
 
+    @checked(shape=_IMAGE_SHAPE, hidden=positive_int, num_blocks=nonneg_int,
+             num_couplings=positive_int)
     def __init__(self, shape, hidden: int = 16, num_blocks: int = 1, num_couplings: int = 2):
         super().__init__()
-        if not hasattr(shape, "__len__") or len(shape) != 3:
-            raise ValueError(f"shape must be (C, H, W), got {shape!r}")
-        c, h, w = (_positive_int("shape", v) for v in shape)
-        _positive_int("hidden", hidden)
-        check_int(num_blocks, "num_blocks", low=0)
-        _positive_int("num_couplings", num_couplings)
-        self.shape = (c, h, w)
+        c, h, w = self.shape = self.sample_shape = shape
         self.couplings = nn.ModuleList(
             _ConditionalCoupling(checkerboard_mask(h, w, invert=k % 2 == 1).expand(1, c, h, w)
                                  .clone(), c, hidden, num_blocks)
             for k in range(num_couplings))
 
+    @checked(x=_batch())
     def forward(self, x: torch.Tensor, generator=None):
         """Noise ``u`` for images ``x`` in [0, 1] (``N x C x H x W``) and ``log q(u | x)``."""
-        if x.ndim != 4 or tuple(x.shape[1:]) != self.shape:
-            raise ValueError(f"x must have shape N x {self.shape}, got {tuple(x.shape)}")
         cond = 2 * x - 1
         dtype = torch.promote_types(x.dtype, torch.float32)
         eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=dtype)
@@ -623,27 +635,26 @@ class VariationalDequantizer(nn.Module):
         return torch.sigmoid(v), log_q
 
 
+@checked(x=within(0.0, 1.0), alpha=_ALPHA)
 def logit_transform(x: torch.Tensor, alpha: float = 0.05):
     """``y = logit(p)``, ``p = alpha + (1 - 2 alpha) x``, for ``x`` in
     [0, 1], and its log-det per sample,
     ``sum(log(1 - 2 alpha) - log p - log(1 - p))``.
 
     Squeezing into ``[alpha, 1 - alpha]`` keeps the logit finite."""
-    alpha = check_number(alpha, "alpha", 0.0, 0.5, low_open=True, high_open=True)
-    check_in_range(check_tensor(x, "x", floating=True), "x", 0.0, 1.0)
     p = alpha + (1 - 2 * alpha) * x
     y = torch.log(p) - torch.log1p(-p)
     terms = math.log(1 - 2 * alpha) - torch.log(p) - torch.log1p(-p)
     return y, _flat_sum(terms)
 
 
+@checked(y=tensor(floating=True, finite=True), alpha=_ALPHA)
 def inverse_logit_transform(y: torch.Tensor, alpha: float = 0.05) -> torch.Tensor:
     """The inverse of :func:`logit_transform`: ``x = (sigmoid(y) - alpha) / (1 - 2 alpha)``."""
-    alpha = check_number(alpha, "alpha", 0.0, 0.5, low_open=True, high_open=True)
-    check_tensor(y, "y", floating=True, finite=True)
     return (torch.sigmoid(y) - alpha) / (1 - 2 * alpha)
 
 
+@checked(log_prob=tensor(floating=True), num_dims=positive_int, levels=integer(low=2))
 def bits_per_dim(log_prob: torch.Tensor, num_dims: int,
                  levels: int = 256) -> torch.Tensor:
     """Bits per dimension in the discrete-data convention.
@@ -652,14 +663,14 @@ def bits_per_dim(log_prob: torch.Tensor, num_dims: int,
     [0, 1]. On the original scale of ``levels`` integer values each
     dimension's density is ``levels`` times smaller, so
     ``bpd = (-log_prob / num_dims + log(levels)) / log 2``: a uniform
-    density on [0, 1] gives exactly ``log2(levels)``, 8 bits for 256.
+    density on [0, 1] gives exactly ``log2(levels)``, 8 bits for 256. ``log_prob`` is a model
+    output: its values (NaN) are not checked.
     """
-    check_tensor(log_prob, "log_prob", floating=True)  # a model output: NaN is not checked
-    _positive_int("num_dims", num_dims)
-    check_int(levels, "levels", low=2)
     return (-log_prob / num_dims + math.log(levels)) / math.log(2)
 
 
+@checked(flow=instance(_Flow), x=images, alpha=_ALPHA,
+         dequantizer=optional(instance(VariationalDequantizer)))
 def image_log_prob(flow: _Flow, x: torch.Tensor, alpha: float = 0.05,
                    generator=None, dequantizer: VariationalDequantizer | None = None):
     """Log-density (nats) of images ``x`` in [0, 1]: dequantise, apply
@@ -667,16 +678,17 @@ def image_log_prob(flow: _Flow, x: torch.Tensor, alpha: float = 0.05,
 
     With a ``dequantizer`` the noise ``u`` comes from ``q(u | x)`` and the
     result is ``log p((k + u) / 256) - log q(u | x)``, one sample of the
-    variational bound (with uniform noise ``log q = 0``, the same bound)."""
+    variational bound (with uniform noise ``log q = 0``, the same bound). A training step calls
+    this: the pixels are not read to check that they lie in [0, 1] (:func:`dequantize` and
+    :func:`logit_transform` check it when called directly)."""
     if dequantizer is None:
-        x = dequantize(x, generator=generator)
+        x = dequantize.unchecked(x, generator=generator)
         log_q = 0
     else:
-        check_in_range(check_tensor(x, "x", floating=True), "x", 0.0, 1.0)
         u, log_q = dequantizer(x, generator=generator)
         # keep u off 1 so that the pixel stays in its bin after rounding
         x = (torch.round(x * 255) + u.clamp(max=1 - 1e-6).to(x.dtype)) / 256
-    y, ld_logit = logit_transform(x, alpha)
+    y, ld_logit = logit_transform.unchecked(x, alpha)
     return flow.log_prob(y) + ld_logit - log_q
 
 
@@ -685,33 +697,34 @@ class DequantizedFlow(nn.Module):
     alpha)`` is :func:`image_log_prob` (the bound in nats for images ``x`` in [0, 1]) with
     ``dequantizer``'s noise, or uniform noise when it is ``None``."""
 
+    @checked(flow=instance(_Flow), dequantizer=optional(instance(VariationalDequantizer)))
     def __init__(self, flow: _Flow, dequantizer: VariationalDequantizer | None = None):
         super().__init__()
-        if not isinstance(flow, _Flow):
-            raise ValueError(f"flow must be a flow of dlcourse.flows, got {type(flow).__name__}")
-        if dequantizer is not None and not isinstance(dequantizer, VariationalDequantizer):
-            raise ValueError("dequantizer must be a VariationalDequantizer or None, "
-                             f"got {type(dequantizer).__name__}")
         self.flow, self.dequantizer = flow, dequantizer
 
     def log_prob(self, x: torch.Tensor, alpha: float = 0.05, generator=None) -> torch.Tensor:
         return image_log_prob(self.flow, x, alpha, generator, dequantizer=self.dequantizer)
 
 
+@checked(flow=instance(_Flow), alpha=_ALPHA)
 def images_from_latent(flow: _Flow, z: torch.Tensor, alpha: float = 0.05) -> torch.Tensor:
     """Images in [0, 1] for latents ``z``: ``f^-1`` then the inverse logit, clamped."""
     with torch.no_grad():
         return inverse_logit_transform(flow.inverse(z), alpha).clamp(0, 1)
 
 
+def _four_latents(z, name: str, arguments=None) -> torch.Tensor:
+    """Spec: four finite latents, ``4 x D``."""
+    if check_tensor(z, name, floating=True, finite=True).ndim != 2 or z.shape[0] != 4:
+        raise ValueError(f"{name} must have shape 4 x D, got {tuple(z.shape)}")
+    return z
+
+
+@checked(z=_four_latents, steps=positive_int)
 def manifold_latents(z: torch.Tensor, steps: int = 9) -> torch.Tensor:
     """Eq. 19 of the paper: for four latents ``z (4 x D)``, the ``steps x steps`` grid
     ``cos(phi)(cos(phi') z1 + sin(phi') z2) + sin(phi)(cos(phi') z3 + sin(phi') z4)``,
     ``phi, phi'`` in [0, pi/2]; rows follow ``phi``, columns ``phi'``; shape ``steps^2 x D``."""
-    check_tensor(z, "z", floating=True, finite=True)
-    if z.ndim != 2 or z.shape[0] != 4:
-        raise ValueError(f"z must have shape 4 x D, got {tuple(z.shape)}")
-    _positive_int("steps", steps)
     angles = torch.linspace(0, math.pi / 2, steps, device=z.device, dtype=z.dtype)
     c, s = angles.cos().view(-1, 1, 1), angles.sin().view(-1, 1, 1)   # phi (rows)
     c2, s2 = angles.cos().view(1, -1, 1), angles.sin().view(1, -1, 1)  # phi' (columns)
@@ -721,6 +734,23 @@ def manifold_latents(z: torch.Tensor, steps: int = 9) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- the 2-D toy explorer
 
+def _flow_of_points(flow, name: str, arguments=None) -> _Flow:
+    """Spec: a flow of 2-D points."""
+    if not isinstance(flow, _Flow) or flow.sample_shape != (2,):
+        raise ValueError(f"{name} must be a flow of 2-D points, got "
+                         f"{getattr(flow, 'sample_shape', type(flow).__name__)}")
+    return flow
+
+
+def _limits(limits, name: str, arguments=None) -> tuple:
+    """Spec: ``(x0, x1, y0, y1)``, finite, with x0 < x1 and y0 < y1."""
+    x0, x1, y0, y1 = sequence(real, length=4)(limits, name, arguments)
+    if not (x0 < x1 and y0 < y1):
+        raise ValueError(f"{name} must be (x0, x1, y0, y1) with x0 < x1 and y0 < y1, got {limits}")
+    return x0, x1, y0, y1
+
+
+@checked(flow=_flow_of_points, limits=_limits, resolution=positive_int)
 def density_grid(flow: _Flow, limits=(-2.0, 3.0, -1.5, 2.0), resolution: int = 120):
     """``exp(log p)`` of a 2-D flow on a regular grid: ``(xs, ys, density)`` for ``imshow``."""
     x0, x1, y0, y1 = limits

@@ -17,21 +17,34 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import augment, info, metrics, models, moved
+from .augment import view_ops
+from .checks import (all_of, boolean, check_int, check_number, checked, function, images, instance,
+                     integer, label_array, labels, nonneg, nonneg_int, number, one_of, optional,
+                     pathlike, positive_int, sequence, tensor)
 from .loop import cumulative_seconds, describe, describe_callable, precision_for, run_steps
 
+_WIDTHS = sequence(positive_int, min_length=0)  # hidden layers: none is the linear sub-head
+_SIZE = optional(integer(low=4))  # a view's side in pixels, None: the images' own
+_HOLD = number(0.0, 1.0, high_open=True)
 
+
+def _lr_end(value, name: str, arguments: dict) -> float:
+    """Spec: a learning rate from 0 to the call's ``lr``."""
+    return check_number(value, name, 0.0, arguments["lr"])
+
+
+@checked(in_features=positive_int, num_clusters=positive_int, hidden=_WIDTHS)
 def mlp_head(in_features: int, num_clusters: int, hidden=(128, 64)) -> nn.Sequential:
     """A sub-head of the source article: ``Dense`` layers of widths ``hidden`` with ReLU, then
     a linear layer to ``num_clusters`` logits (``hidden=()``: the paper's linear sub-head)."""
     layers, previous = [], in_features
     for width in hidden:
-        if not isinstance(width, int) or width < 1:
-            raise ValueError(f"hidden must hold positive ints, got {hidden!r}")
         layers += [nn.Linear(previous, width), nn.ReLU(inplace=True)]
         previous = width
     return nn.Sequential(*layers, nn.Linear(previous, num_clusters))
 
 
+@checked(hidden=_WIDTHS)
 def network(in_channels: int = 1, num_clusters: int = 10, overcluster_factor: int = 5,
             num_subheads: int = 5, widths=(32, 64, 128, 256), hidden=(128, 64)):
     """:class:`dlcourse.models.IICNet` with the source article's heads: every sub-head of
@@ -39,7 +52,7 @@ def network(in_channels: int = 1, num_clusters: int = 10, overcluster_factor: in
     64, ReLU) on the trunk's pooled features. ``hidden=()`` keeps IICNet's linear sub-heads.
     The trunk and ``forward`` are IICNet's own; only the sub-head modules are replaced."""
     model = models.IICNet(in_channels, num_clusters, overcluster_factor, num_subheads, widths)
-    if tuple(hidden):
+    if hidden:
         features = model.trunk.out_features
         model.main = nn.ModuleList(mlp_head(features, num_clusters, hidden)
                                    for _ in range(num_subheads))
@@ -58,6 +71,7 @@ def _draw(n: int, low: float, high: float, generator, device) -> torch.Tensor:
     return (low + (high - low) * torch.rand(n, generator=generator, device=where)).to(device)
 
 
+@checked(x=images, ops=view_ops, size=_SIZE)
 def make_view(x: torch.Tensor, ops=tuple(augment.VIEW_OPS),
               generator: torch.Generator | None = None, size: int | None = None) -> torch.Tensor:
     """A view of every image in ``x`` made with the named ``ops`` of ``augment.VIEW_OPS``,
@@ -72,17 +86,6 @@ def make_view(x: torch.Tensor, ops=tuple(augment.VIEW_OPS),
     unset the images are returned unresampled; with no op at all and a ``size``, the view is
     the whole image resized, which is what evaluation feeds the network.
     """
-    if x.ndim != 4:
-        raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
-    if isinstance(ops, (str, bytes)) or not hasattr(ops, "__iter__"):
-        raise ValueError(f"ops must be a sequence of names from {list(augment.VIEW_OPS)}, "
-                         f"got {ops!r}")
-    ops = tuple(ops)
-    unknown = [op for op in ops if op not in augment.VIEW_OPS]
-    if unknown:
-        raise ValueError(f"ops must be names from {list(augment.VIEW_OPS)}, got unknown {unknown}")
-    if size is not None and (not isinstance(size, int) or size < 4):
-        raise ValueError(f"size must be an int >= 4 or None, got {size!r}")
     n, device = len(x), x.device
     geometric = [op for op in GEOMETRY if op in ops]
     if geometric or (size is not None and size != x.shape[-1]):
@@ -117,6 +120,7 @@ def make_view(x: torch.Tensor, ops=tuple(augment.VIEW_OPS),
     return x
 
 
+@checked(x=images, repeats=positive_int, ops=view_ops, first_ops=view_ops, size=_SIZE)
 def paired_views(x: torch.Tensor, repeats: int = 1, ops=tuple(augment.VIEW_OPS),
                  first_ops=(), generator: torch.Generator | None = None,
                  size: int | None = None):
@@ -128,25 +132,30 @@ def paired_views(x: torch.Tensor, repeats: int = 1, ops=tuple(augment.VIEW_OPS),
     repeats each image five times). Returns two ``(repeats * N) x C x size x size`` tensors
     on the device of ``x``.
     """
-    if not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
-    if x.ndim != 4:
-        raise ValueError(f"x must be N x C x H x W, got shape {tuple(x.shape)}")
     copies = x.repeat(repeats, 1, 1, 1)
     return (make_view(copies, first_ops, generator, size),
             make_view(copies, ops, generator, size))
 
 
+def _one_per_head_of_z1(z2, name: str, arguments: dict):
+    """Spec: as many sub-head outputs as ``z1``."""
+    if len(z2) != len(arguments["z1"]):
+        raise ValueError(f"z1 and {name} must be non-empty lists of equal length, "
+                         f"got {len(arguments['z1'])} and {len(z2)}")
+    return z2
+
+
+@checked(z1=sequence(tensor()), z2=all_of(sequence(tensor()), _one_per_head_of_z1),
+         alpha=nonneg)
 def subhead_losses(z1: list, z2: list, alpha: float = 1.0) -> torch.Tensor:
     """The IIC loss of every sub-head: ``z1[k]``, ``z2[k]`` are sub-head ``k``'s outputs on
     the two views. Returns a vector with one loss per sub-head."""
-    if len(z1) != len(z2) or not z1:
-        raise ValueError(f"z1 and z2 must be non-empty lists of equal length, "
-                         f"got {len(z1)} and {len(z2)}")
     return torch.stack([info.iic_loss(a, b, alpha=alpha) for a, b in zip(z1, z2)])
 
 
 @torch.no_grad()
+@checked(model=instance(nn.Module), x=all_of(images, tensor(nonempty=True)),
+         batch_size=positive_int)
 def head_outputs(model, x: torch.Tensor, batch_size: int = 1000):
     """``(main, over)`` sub-head probabilities of ``model`` on every image of ``x``, in
     eval mode and in batches: two lists of ``N x k`` tensors."""
@@ -158,6 +167,9 @@ def head_outputs(model, x: torch.Tensor, batch_size: int = 1000):
 
 
 @torch.no_grad()
+@checked(model=instance(nn.Module), x=all_of(images, tensor(nonempty=True)),
+         y=labels(rows_of="x", values=True), ops=view_ops, alpha=nonneg,
+         seed=nonneg_int, head=one_of("main", "over"), size=_SIZE)
 def evaluate(model, x: torch.Tensor, y: torch.Tensor, *, ops=tuple(augment.VIEW_OPS),
              alpha: float = 1.0, seed: int = 0, head: str = "main",
              size: int | None = None) -> dict:
@@ -170,10 +182,6 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, *, ops=tuple(augment.VIEW_
     for the accuracy. Also returned: the accuracy of every sub-head, their mean and standard
     deviation, the chosen sub-head's joint ``P`` on the pairs and its cluster of every image.
     """
-    if len(x) != len(y):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
-    if head not in ("main", "over"):
-        raise ValueError(f"head must be 'main' or 'over', got {head!r}")
     generator = torch.Generator(device=x.device).manual_seed(seed)
     first, second = paired_views(x, ops=ops, generator=generator, size=size)
     pick = 0 if head == "main" else 1
@@ -189,6 +197,24 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, *, ops=tuple(augment.VIEW_
             "clusters": main1[best].argmax(1).cpu()}
 
 
+def _above_every_cluster(value, name: str, arguments: dict) -> int:
+    """Spec: a cluster count above every id in the call's ``clusters``."""
+    value, clusters = check_int(value, name, low=1), arguments["clusters"]
+    if clusters.size and clusters.max() >= value:
+        raise ValueError(f"{name} must exceed every cluster id; clusters holds {clusters.max()}")
+    return value
+
+
+def _clusters_of_y(clusters, name: str, arguments: dict):
+    """Spec: one cluster id per label of ``y``."""
+    if clusters.shape != arguments["y"].shape:
+        raise ValueError(f"{name} must hold one cluster per label of y ({len(arguments['y'])}), "
+                         f"got {len(clusters)}")
+    return clusters
+
+
+@checked(y=label_array, clusters=all_of(label_array, _clusters_of_y),
+         num_clusters=_above_every_cluster)
 def matched_confusion(y, clusters, num_clusters: int) -> torch.Tensor:
     """Counts of (true label, cluster) with the clusters reordered so that column ``i`` is
     the cluster the Hungarian matching assigns to label ``i`` (unmatched clusters follow);
@@ -215,13 +241,12 @@ class _Order:
         self.rest = state["rest"]
 
 
+@checked(step=nonneg_int, steps=positive_int, lr=nonneg, lr_end=_lr_end, hold=_HOLD)
 def cosine_lr(step: int, steps: int, lr: float, lr_end: float, hold: float = 0.0) -> float:
     """The learning rate of step ``step`` (from 0) of ``steps`` (:func:`train` with ``lr_end``
     set): ``lr`` for the first ``int(hold * steps)`` steps, then half a cosine from ``lr`` to
     ``lr_end`` at the last step. Holding the rate high lets a run leave a merged-cluster state
     that a decay begun at once can freeze (chapter 2)."""
-    if isinstance(hold, bool) or not isinstance(hold, (int, float)) or not 0 <= hold < 1:
-        raise ValueError(f"hold must be a number in [0, 1), got {hold!r}")
     held = int(hold * steps)
     if step < held:
         return lr
@@ -230,6 +255,11 @@ def cosine_lr(step: int, steps: int, lr: float, lr_end: float, hold: float = 0.0
     return lr_end + (lr - lr_end) * (1 + math.cos(math.pi * fraction)) / 2
 
 
+@checked(model=instance(nn.Module), x=images, steps=nonneg_int, batch_size=integer(low=1),
+         repeats=positive_int, alpha=nonneg, lr=nonneg, ops=view_ops, first_ops=view_ops,
+         seed=nonneg_int, callback=optional(function), every=nonneg_int,
+         checkpoint=optional(pathlike), amp=optional(boolean), settings=optional(instance(dict)), separate_views=boolean,
+         size=_SIZE, lr_end=optional(_lr_end), lr_hold=_HOLD)
 def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int = 1,
           alpha: float = 1.0, lr: float = 1e-3, ops=tuple(augment.VIEW_OPS), first_ops=(),
           seed: int = 0, callback=None, every: int = 0, checkpoint=None,
@@ -295,10 +325,7 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
         loss_main = subhead_losses([z[:n] for z in main], [z[n:] for z in main], alpha).mean()
         loss_over = subhead_losses([z[:n] for z in over], [z[n:] for z in over], alpha).mean()
         loss = loss_main + loss_over
-        optimizer.zero_grad(set_to_none=True)
-        precision.scaler.scale(loss).backward()  # float16 (T4, V100) needs loss scaling
-        precision.scaler.step(optimizer)
-        precision.scaler.update()
+        precision.step(loss, optimizer)
         return loss, {"loss_main": loss_main, "loss_over": loss_over}
 
     def report(done: int, record: dict):
@@ -316,12 +343,11 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
     return cumulative_seconds(history)
 
 
+@checked(joint=info.joint_matrix, alpha=nonneg)
 def objective_terms(joint: torch.Tensor, alpha: float = 1.0) -> dict:
     """The terms of the article's objective on a joint matrix ``P``: ``H(X)``, ``H(Y)``,
     ``H(X,Y)``, the mutual information and the loss ``-alpha H(X) - alpha H(Y) + H(X,Y)``
     (the same number :func:`dlcourse.info.iic_loss` gives when ``P`` has no zero entries)."""
-    if alpha < 0:
-        raise ValueError(f"alpha must be >= 0, got {alpha}")
     h_x, h_y = info.entropy(joint.sum(1)).item(), info.entropy(joint.sum(0)).item()
     h_xy = info.entropy(joint.flatten()).item()
     return {"H(X)": h_x, "H(Y)": h_y, "H(X,Y)": h_xy, "I": h_x + h_y - h_xy,

@@ -22,20 +22,16 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .checks import check_in_range, check_number, check_tensor
+from .checks import (check_tensor, checked, class_logits, labels, nonneg, one_of, optional,
+                     unit_interval)
 
 REDUCTIONS = ("mean", "sum", "none")
 LOSS_TYPES = ("softmax", "focal", "sigmoid", "sigmoid focal")
 NORMALISATIONS = ("weights", "batch")
 
 
-def _beta(beta) -> float:
-    """``beta`` as a Python float, checked to lie in [0, 1]."""
-    return check_number(beta, "beta", 0.0, 1.0)
-
-
-def _counts(counts, name: str = "counts") -> torch.Tensor:
-    """Sample counts as a float64 tensor of finite, non-negative numbers."""
+def _counts(counts, name: str = "counts", arguments=None) -> torch.Tensor:
+    """Spec: sample counts as a float64 tensor of finite, non-negative numbers."""
     try:
         n = counts if torch.is_tensor(counts) else torch.as_tensor(counts)
     except (TypeError, ValueError, RuntimeError):
@@ -51,6 +47,7 @@ def _counts(counts, name: str = "counts") -> torch.Tensor:
     return n
 
 
+@checked(n=_counts, beta=unit_interval)
 def effective_number(n, beta) -> torch.Tensor:
     """Effective number of samples ``E_n = (1 - beta^n) / (1 - beta)``, element-wise over ``n``.
 
@@ -61,25 +58,28 @@ def effective_number(n, beta) -> torch.Tensor:
     ``-expm1(n * log1p(-(1 - beta)))``: near ``beta = 1`` the naive form subtracts two numbers
     close to one and loses most of its digits.
     """
-    b = _beta(beta)
-    count = _counts(n, "n")
-    if b == 1.0:
-        return count.clone()
-    if b == 0.0:  # 0^0 = 1, so E_0 = 0; every other count covers exactly the one prototype
-        return (count > 0).to(torch.float64)
-    one_minus_beta = 1.0 - b  # exact for beta in [0.5, 1] (Sterbenz), and harmless below
-    return -torch.expm1(count * math.log1p(-one_minus_beta)) / one_minus_beta
+    if beta == 1.0:
+        return n.clone()
+    if beta == 0.0:  # 0^0 = 1, so E_0 = 0; every other count covers exactly the one prototype
+        return (n > 0).to(torch.float64)
+    one_minus_beta = 1.0 - beta  # exact for beta in [0.5, 1] (Sterbenz), and harmless below
+    return -torch.expm1(n * math.log1p(-one_minus_beta)) / one_minus_beta
 
 
-def _class_counts(counts) -> torch.Tensor:
-    """Per-class sample counts: 1-D, at least two classes, every class with at least one sample."""
-    n = _counts(counts)
+def _class_counts(counts, name: str = "counts", arguments=None) -> torch.Tensor:
+    """Spec: per-class sample counts, 1-D, at least two classes (one per column of the call's
+    ``logits``, if it has them), every class with at least one sample."""
+    n = _counts(counts, name)
+    scores = (arguments or {}).get("logits")
+    if torch.is_tensor(scores) and n.shape != scores.shape[1:]:
+        raise ValueError(f"{name} must have one entry per class, shape ({scores.shape[1]},), "
+                         f"got {tuple(n.shape)}")
     if n.ndim != 1 or n.numel() < 2:
-        raise ValueError(f"counts must be a 1-D sequence of at least 2 class counts, "
+        raise ValueError(f"{name} must be a 1-D sequence of at least 2 class counts, "
                          f"got shape {tuple(n.shape)}")
     empty = (n == 0).nonzero().flatten().tolist()
     if empty:
-        raise ValueError(f"counts must be > 0 for every class: class {empty[0]} has no samples "
+        raise ValueError(f"{name} must be > 0 for every class: class {empty[0]} has no samples "
                          f"(classes with zero samples: {empty})")
     return n
 
@@ -89,6 +89,7 @@ def _normalised(weights: torch.Tensor) -> torch.Tensor:
     return (weights * (len(weights) / weights.sum())).to(torch.get_default_dtype())
 
 
+@checked(counts=_class_counts, beta=unit_interval)
 def class_balanced_weights(counts, beta) -> torch.Tensor:
     """Class weights ``w_c`` proportional to ``1 / E_{n_c}``, normalised to sum to the number of classes.
 
@@ -96,59 +97,27 @@ def class_balanced_weights(counts, beta) -> torch.Tensor:
     (plain cross-entropy); ``beta = 1`` gives inverse class frequency. Returns a tensor of the
     default float dtype on the device of ``counts``. A class with zero samples is a ``ValueError``.
     """
-    n = _class_counts(counts)
-    return _normalised(1.0 / effective_number(n, beta))
+    return _normalised(1.0 / effective_number(counts, beta))
 
 
+@checked(counts=_class_counts)
 def inverse_frequency_weights(counts) -> torch.Tensor:
     """Class weights proportional to ``1 / n_c``, normalised to sum to the number of classes."""
-    return _normalised(1.0 / _class_counts(counts))
+    return _normalised(1.0 / counts)
 
 
-def _check_logits_target(logits: torch.Tensor, target: torch.Tensor) -> int:
-    if not torch.is_tensor(logits) or logits.ndim != 2:
-        shape = tuple(logits.shape) if torch.is_tensor(logits) else type(logits).__name__
-        raise ValueError(f"logits must be a 2-D tensor N x C, got {shape}")
-    if not logits.is_floating_point():
-        raise ValueError(f"logits must be floating point, got dtype {logits.dtype}")
-    num_classes = logits.shape[1]
-    if num_classes < 2:
-        raise ValueError(f"logits must have at least 2 classes (columns), got {num_classes}")
-    if not torch.is_tensor(target) or target.ndim != 1:
-        shape = tuple(target.shape) if torch.is_tensor(target) else type(target).__name__
-        raise ValueError(f"target must be a 1-D tensor of class indices, got {shape}")
-    if target.dtype.is_floating_point or target.dtype == torch.bool or target.is_complex():
-        raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
-    if target.shape[0] != logits.shape[0]:
-        raise ValueError(f"target must have one label per row of logits: got {target.shape[0]} "
-                         f"labels for {logits.shape[0]} rows")
-    if target.numel():
-        low, high = int(target.min()), int(target.max())
-        if low < 0 or high >= num_classes:
-            bad = low if low < 0 else high
-            raise ValueError(f"target holds label {bad}, outside [0, {num_classes - 1}]")
-    return num_classes
-
-
-def _check_weight(weight, num_classes: int, like: torch.Tensor):
-    if weight is None:
-        return None
+def _class_weights(weight, name: str, arguments: dict) -> torch.Tensor:
+    """Spec: one weight per class (column of ``logits``), as a tensor of the logits' dtype.
+    Its values are not read: this runs every training step."""
     try:
         w = weight if torch.is_tensor(weight) else torch.as_tensor(weight)
     except (TypeError, ValueError, RuntimeError):
-        raise ValueError(f"weight must be a sequence of numbers, got {weight!r}") from None
+        raise ValueError(f"{name} must be a sequence of numbers, got {weight!r}") from None
+    num_classes = arguments["logits"].shape[1]
     if w.shape != (num_classes,):
-        raise ValueError(f"weight must have one entry per class, shape ({num_classes},), "
+        raise ValueError(f"{name} must have one entry per class, shape ({num_classes},), "
                          f"got {tuple(w.shape)}")
-    w = w.to(device=like.device, dtype=like.dtype)
-    if not torch.isfinite(w).all() or (w < 0).any():
-        raise ValueError(f"weight must be finite and >= 0, got {weight!r}")
     return w
-
-
-def _gamma(gamma) -> float:
-    """``gamma`` as a Python float, checked to be finite and >= 0."""
-    return check_number(gamma, "gamma", low=0.0)
 
 
 def _reduce(per_sample: torch.Tensor, sample_weight, reduction: str) -> torch.Tensor:
@@ -161,6 +130,8 @@ def _reduce(per_sample: torch.Tensor, sample_weight, reduction: str) -> torch.Te
     return per_sample.sum() / sample_weight.sum()
 
 
+@checked(logits=class_logits, target=labels(rows_of="logits"), gamma=nonneg,
+         weight=optional(_class_weights), reduction=one_of(*REDUCTIONS))
 def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0, weight=None,
                reduction: str = "mean") -> torch.Tensor:
     """Multi-class focal loss ``-w_t (1 - p_t)^gamma log p_t`` with ``p_t`` the softmax of the true class.
@@ -176,22 +147,22 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0, w
     gradient finite there (it is zero in the limit) without changing any value the loss takes.
     With ``gamma = 0`` the factor is exactly 1 and the result equals
     ``torch.nn.functional.cross_entropy(logits, target, weight=weight, reduction=reduction)``.
+    Labels and weights are checked for shape, not read (a training step calls this).
     """
-    gamma = _gamma(gamma)
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    num_classes = _check_logits_target(logits, target)
     log_p = F.log_softmax(logits, dim=1)  # float32 under autocast, whatever the logits' dtype
-    w = _check_weight(weight, num_classes, log_p)
     if gamma > 0:
         tiny = torch.finfo(log_p.dtype).tiny
         one_minus_p = (-torch.expm1(log_p)).clamp_min(tiny)
         log_p = one_minus_p.pow(gamma) * log_p
     # nll_loss picks -log_p[i, target[i]] (times the class weight) and reduces it exactly as
     # cross_entropy does, which is what makes gamma = 0 identical to cross-entropy.
+    w = None if weight is None else weight.to(log_p)
     return F.nll_loss(log_p, target, weight=w, reduction=reduction)
 
 
+@checked(logits=class_logits, target=labels(rows_of="logits"), counts=_class_counts, beta=unit_interval,
+         loss_type=one_of(*LOSS_TYPES), gamma=nonneg, reduction=one_of(*REDUCTIONS),
+         normalise=one_of(*NORMALISATIONS))
 def class_balanced_loss(logits: torch.Tensor, target: torch.Tensor, counts, beta,
                         loss_type: str = "softmax", gamma: float = 2.0,
                         reduction: str = "mean", normalise: str = "weights") -> torch.Tensor:
@@ -211,20 +182,10 @@ def class_balanced_loss(logits: torch.Tensor, target: torch.Tensor, counts, beta
     ``reduction="mean"`` divides the summed loss by the summed weights of the batch's targets
     (``normalise="weights"``, PyTorch's convention) or by the number of samples
     (``normalise="batch"``, the paper's code); ``"sum"`` and ``"none"`` ignore ``normalise``.
+    Labels are checked for shape, not read; ``counts`` is read (class sizes: keep them on the CPU).
     """
-    if loss_type not in LOSS_TYPES:
-        raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {loss_type!r}")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    if normalise not in NORMALISATIONS:
-        raise ValueError(f"normalise must be one of {NORMALISATIONS}, got {normalise!r}")
-    gamma = _gamma(gamma)
-    num_classes = _check_logits_target(logits, target)
-    n = _counts(counts)
-    if n.shape != (num_classes,):
-        raise ValueError(f"counts must have one entry per class, shape ({num_classes},), "
-                         f"got {tuple(n.shape)}")
-    weights = class_balanced_weights(n, beta).to(device=logits.device, dtype=logits.dtype)
+    num_classes = logits.shape[1]
+    weights = class_balanced_weights(counts, beta).to(device=logits.device, dtype=logits.dtype)
     by_batch = reduction == "mean" and normalise == "batch"
     if loss_type in ("softmax", "focal"):
         focal_gamma = gamma if loss_type == "focal" else 0.0
@@ -247,6 +208,16 @@ def class_balanced_loss(logits: torch.Tensor, target: torch.Tensor, counts, beta
 FOCAL_GRID = torch.linspace(0.002, 0.998, 250, dtype=torch.float64)
 
 
+def _open_unit(p_t, name: str, arguments=None) -> torch.Tensor:
+    """Spec: a 1-D floating-point tensor of numbers strictly between 0 and 1."""
+    check_tensor(p_t, name, ndim=1, floating=True)
+    if p_t.numel() and not bool(((p_t > 0) & (p_t < 1)).all()):
+        raise ValueError(f"{name} must lie strictly between 0 and 1 (log p_t and log(1 - p_t) "
+                         f"are taken)")
+    return p_t
+
+
+@checked(gamma=nonneg, p_t=_open_unit)
 def focal_curves(gamma: float, p_t: torch.Tensor = FOCAL_GRID) -> tuple[torch.Tensor, torch.Tensor]:
     """The focal loss and its gradient with respect to the true-class logit, as functions of ``p_t``.
 
@@ -254,10 +225,6 @@ def focal_curves(gamma: float, p_t: torch.Tensor = FOCAL_GRID) -> tuple[torch.Te
     ``(log p_t, log(1 - p_t))``, whose softmax is exactly ``(p_t, 1 - p_t)``. The gradient with
     respect to the true-class logit depends on ``p_t`` only, whatever the number of classes.
     """
-    check_number(gamma, "gamma", low=0.0)
-    check_in_range(check_tensor(p_t, "p_t", ndim=1, floating=True), "p_t", 0.0, 1.0)
-    if p_t.numel() and not bool(((p_t > 0) & (p_t < 1)).all()):
-        raise ValueError("p_t must lie strictly between 0 and 1 (log p_t and log(1 - p_t) are taken)")
     logits = torch.stack([p_t.log(), (1 - p_t).log()], dim=1).requires_grad_(True)
     target = torch.zeros(len(p_t), dtype=torch.int64)
     loss = focal_loss(logits, target, gamma=gamma, reduction="none")

@@ -4,28 +4,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .checks import check_int, check_positive_int
+from .checks import boolean, check_int, checked, images, integer, positive_int, sequence
+
+_WIDTHS = sequence(positive_int)  # channel counts, one per block
+_CLASSES = integer(low=2)
 
 
-def _widths(widths, name: str = "widths", length: int | None = None) -> tuple[int, ...]:
-    """``widths`` as a non-empty tuple of positive ints (exactly ``length`` of them if given)."""
-    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
-        raise ValueError(f"{name} must be a sequence of channel counts, got {widths!r}")
-    widths = tuple(widths)
-    if not widths or (length is not None and len(widths) != length):
-        want = "at least one" if length is None else f"exactly {length}"
-        raise ValueError(f"{name} must hold {want} channel counts, got {widths!r}")
-    return tuple(check_positive_int(w, name) for w in widths)
+def _wrn_depth(depth, name: str, arguments=None) -> int:
+    """Spec: a wide ResNet's depth, 6n + 4 with n >= 1."""
+    depth = check_int(depth, name)
+    if depth < 10 or (depth - 4) % 6:
+        raise ValueError(f"{name} must be 6n + 4 with n >= 1 (e.g. 28), got {depth}")
+    return depth
 
 
-def _num_classes(num_classes, name: str = "num_classes") -> int:
-    return check_int(num_classes, name, low=2)
-
-
+@checked(in_channels=positive_int, out_channels=positive_int, pool=boolean)
 def conv_block(in_channels: int, out_channels: int, pool: bool = True) -> nn.Sequential:
     """3x3 convolution, batch norm, ReLU and (optionally) 2x2 max pooling."""
-    check_positive_int(in_channels, "in_channels")
-    check_positive_int(out_channels, "out_channels")
     layers = [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
               nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
     if pool:
@@ -39,10 +34,9 @@ class ConvTrunk(nn.Module):
     Maps ``N x C x H x W`` images to ``N x 256`` features.
     """
 
+    @checked(in_channels=positive_int, widths=_WIDTHS)
     def __init__(self, in_channels: int = 1, widths=(32, 64, 128, 256)):
         super().__init__()
-        check_positive_int(in_channels, "in_channels")
-        widths = _widths(widths)
         blocks, previous = [], in_channels
         for i, width in enumerate(widths):
             blocks.append(conv_block(previous, width, pool=i < len(widths) - 1))
@@ -50,6 +44,7 @@ class ConvTrunk(nn.Module):
         self.features = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.out_features = previous
 
+    @checked(x=images)
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
 
@@ -57,12 +52,13 @@ class ConvTrunk(nn.Module):
 class ConvClassifier(nn.Module):
     """``ConvTrunk`` followed by a linear layer: a small image classifier returning logits."""
 
+    @checked(num_classes=_CLASSES)
     def __init__(self, num_classes: int = 10, in_channels: int = 1, widths=(32, 64, 128, 256)):
         super().__init__()
-        _num_classes(num_classes)
         self.trunk = ConvTrunk(in_channels, widths)
         self.head = nn.Linear(self.trunk.out_features, num_classes)
 
+    @checked(x=images)
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.trunk(x))
 
@@ -76,11 +72,10 @@ class SmallConvNet(nn.Module):
     image, roughly a thousandth of a CIFAR ResNet-18.
     """
 
+    @checked(num_classes=_CLASSES, in_channels=positive_int, widths=sequence(positive_int, length=2))
     def __init__(self, num_classes: int = 10, in_channels: int = 1, widths=(16, 32)):
         super().__init__()
-        _num_classes(num_classes)
-        check_positive_int(in_channels, "in_channels")
-        first, second = _widths(widths, length=2)
+        first, second = widths
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, first, 5, stride=2, padding=2, bias=False),
             nn.BatchNorm2d(first), nn.ReLU(inplace=True),
@@ -89,10 +84,12 @@ class SmallConvNet(nn.Module):
             nn.AdaptiveAvgPool2d(7), nn.Flatten())
         self.head = nn.Linear(second * 49, num_classes)
 
+    @checked(x=images)
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
 
+@checked(num_classes=_CLASSES, in_channels=positive_int)
 def resnet18(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
     """ResNet-18 (He et al., 2016) with the CIFAR stem: a 3x3 stride-1 first convolution, no max pool.
 
@@ -102,8 +99,6 @@ def resnet18(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
     """
     from torchvision.models import resnet18 as imagenet_resnet18
 
-    _num_classes(num_classes)
-    check_positive_int(in_channels, "in_channels")
     model = imagenet_resnet18(weights=None, num_classes=num_classes)
     model.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
     model.maxpool = nn.Identity()
@@ -122,13 +117,11 @@ class TenLayerCNN(nn.Module):
     cancels any constant (the article's Keras layers kept the bias).
     """
 
+    @checked(num_classes=_CLASSES, in_channels=positive_int, widths=_WIDTHS,
+             convs_per_block=positive_int)
     def __init__(self, num_classes: int = 10, in_channels: int = 3,
                  widths=(64, 128, 256), convs_per_block: int = 3):
         super().__init__()
-        _num_classes(num_classes)
-        check_positive_int(in_channels, "in_channels")
-        check_positive_int(convs_per_block, "convs_per_block")
-        widths = _widths(widths)
         layers, previous = [], in_channels
         for k, width in enumerate(widths):
             for _ in range(convs_per_block):
@@ -140,6 +133,7 @@ class TenLayerCNN(nn.Module):
         self.features = nn.Sequential(*layers, nn.Flatten())
         self.head = nn.Linear(previous, num_classes)
 
+    @checked(x=images)
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
@@ -154,18 +148,17 @@ class IICNet(nn.Module):
     probability tensors.
     """
 
+    @checked(num_clusters=_CLASSES, overcluster_factor=positive_int, num_subheads=positive_int)
     def __init__(self, in_channels: int = 1, num_clusters: int = 10, overcluster_factor: int = 5,
                  num_subheads: int = 5, widths=(32, 64, 128, 256)):
         super().__init__()
-        _num_classes(num_clusters, "num_clusters")
-        check_positive_int(overcluster_factor, "overcluster_factor")
-        check_positive_int(num_subheads, "num_subheads")
         self.trunk = ConvTrunk(in_channels, widths)
         features = self.trunk.out_features
         self.main = nn.ModuleList(nn.Linear(features, num_clusters) for _ in range(num_subheads))
         self.over = nn.ModuleList(nn.Linear(features, num_clusters * overcluster_factor)
                                   for _ in range(num_subheads))
 
+    @checked(x=images)
     def forward(self, x: torch.Tensor):
         h = self.trunk(x)
         main = [torch.softmax(head(h).float(), dim=1) for head in self.main]
@@ -202,15 +195,10 @@ class WideResNet(nn.Module):
     ``64k`` pooled features. WRN-28-2 has 1.5 million parameters.
     """
 
+    @checked(depth=_wrn_depth, widen=positive_int, num_classes=_CLASSES, in_channels=positive_int)
     def __init__(self, depth: int = 28, widen: int = 2, num_classes: int = 10,
                  in_channels: int = 3):
         super().__init__()
-        check_int(depth, "depth")
-        if depth < 10 or (depth - 4) % 6:
-            raise ValueError(f"depth must be 6n + 4 with n >= 1 (e.g. 28), got {depth}")
-        check_positive_int(widen, "widen")
-        _num_classes(num_classes)
-        check_positive_int(in_channels, "in_channels")
         n = (depth - 4) // 6
         widths = [16, 16 * widen, 32 * widen, 64 * widen]
         layers: list[nn.Module] = [nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)]
@@ -227,6 +215,7 @@ class WideResNet(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="leaky_relu")
 
+    @checked(x=images)
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 

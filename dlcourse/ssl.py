@@ -15,35 +15,33 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import augment, moved
-from .checks import (check_bool, check_images, check_int, check_labels, check_number,
-                     check_positive_int, check_probabilities, check_tensor)
+from .checks import (all_of, boolean, check_number, check_tensor, checked, function, images,
+                     instance, integer, labels, mapping_with, nonneg_int, number, one_of, optional,
+                     pathlike, positive, positive_int, probabilities, tensor)
 from .ctaugment import CTAugment
 from .loop import (WeightAverage, cumulative_seconds, describe, describe_callable, precision_for,
                    run_steps)
 
+_FLOATS = tensor(floating=True)
+_MOMENTUM = optional(number(0.0, 1.0, high_open=True))
+
 
 # --------------------------------------------------------------------------- the pieces
 
-def _check_probs(p: torch.Tensor, name: str = "p") -> None:
-    check_probabilities(p, name)
 
-
-def _check_callable(f, name: str) -> None:
-    if not callable(f):
-        raise ValueError(f"{name} must be callable, got {f!r}")
-
-
+@checked(p=probabilities, T=positive)
 def sharpen(p: torch.Tensor, T: float) -> torch.Tensor:
     """Sharpen(p, T)_i = p_i^(1/T) / sum_j p_j^(1/T), on the last dimension.
 
     ``T = 1`` leaves p unchanged; ``T -> 0`` tends to the one-hot vector of
-    the argmax. Computed as a softmax of ``log p / T``: no overflow.
+    the argmax. Computed as a softmax of ``log p / T``: no overflow. A training step calls
+    ``sharpen.unchecked``: its guesses are softmax outputs, not read to be checked.
     """
-    T = check_number(T, "T", low=0.0, low_open=True)
-    _check_probs(p)
     return torch.softmax(torch.log(p.clamp_min(1e-30)) / T, dim=-1)
 
 
+@checked(x1=_FLOATS, y1=tensor(floating=True, rows_of="x1"),
+         x2=tensor(floating=True, like="x1"), y2=tensor(floating=True, like="y1"), alpha=positive)
 def mixup(x1: torch.Tensor, y1: torch.Tensor, x2: torch.Tensor,
           y2: torch.Tensor, alpha: float):
     """MixMatch's MixUp: ``lam = max(l, 1 - l)``, ``l ~ Beta(alpha, alpha)``
@@ -54,21 +52,37 @@ def mixup(x1: torch.Tensor, y1: torch.Tensor, x2: torch.Tensor,
     argument: a labelled example stays mostly labelled, an unlabelled one
     mostly unlabelled.
     """
-    alpha = check_number(alpha, "alpha", low=0.0, low_open=True)
-    for name, t in (("x1", x1), ("y1", y1), ("x2", x2), ("y2", y2)):
-        check_tensor(t, name, floating=True)
-    if x2.shape != x1.shape:
-        raise ValueError(f"x1 and x2 must share a shape, got {tuple(x1.shape)} and {tuple(x2.shape)}")
-    if len(y1) != len(x1):
-        raise ValueError(f"y1 must hold one target per row of x1 ({len(x1)}), got {len(y1)}")
-    if y2.shape != y1.shape:
-        raise ValueError(f"y1 and y2 must share a shape, got {tuple(y1.shape)} and {tuple(y2.shape)}")
     a = torch.tensor(float(alpha), device=x1.device)
-    lam = torch.distributions.Beta(a, a).sample((len(x1),))
+    # alpha is checked above; Beta's own check would read ``a`` on the device every step
+    lam = torch.distributions.Beta(a, a, validate_args=False).sample((len(x1),))
     lam = torch.maximum(lam, 1 - lam)
     lx = lam.view(-1, *([1] * (x1.ndim - 1))).to(x1.dtype)
     ly = lam.view(-1, *([1] * (y1.ndim - 1))).to(y1.dtype)
     return lx * x1 + (1 - lx) * x2, ly * y1 + (1 - ly) * y2, lam
+
+
+def _target_distribution(target, name: str, arguments: dict) -> torch.Tensor:
+    """Spec: ``num_classes`` non-negative numbers with a positive sum (class counts or a
+    distribution), as float32."""
+    num_classes = arguments["num_classes"]
+    try:
+        t = torch.as_tensor(target, dtype=torch.float32).flatten()
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be {num_classes} numbers, got {target!r}") from None
+    if (t.shape != (num_classes,) or not bool(torch.isfinite(t).all()) or t.min() < 0
+            or t.sum() <= 0):
+        raise ValueError(f"{name} must be {num_classes} non-negative numbers with a positive "
+                         f"sum, got {t.tolist()}")
+    return t
+
+
+def _probs_of_self(probs, name: str, arguments: dict) -> torch.Tensor:
+    """Spec: a non-empty floating-point batch of ``self``'s number of classes (not read)."""
+    classes = len(arguments["self"].target)
+    check_tensor(probs, name, floating=True, nonempty=True)
+    if probs.ndim < 1 or probs.shape[-1] != classes:
+        raise ValueError(f"{name} must have {classes} classes, got shape {tuple(probs.shape)}")
+    return probs
 
 
 class DistributionAlignment(nn.Module):
@@ -84,21 +98,13 @@ class DistributionAlignment(nn.Module):
     often than the target gets its probabilities scaled down, a rarer one up.
     """
 
+    @checked(num_classes=integer(low=2), target=optional(_target_distribution),
+             momentum=_MOMENTUM, window=positive_int)
     def __init__(self, num_classes: int, target=None, momentum: float | None = None,
                  window: int = 128):
         super().__init__()
-        check_int(num_classes, "num_classes", low=2)
-        if momentum is not None:
-            momentum = check_number(momentum, "momentum", 0.0, 1.0, high_open=True)
-        check_positive_int(window, "window")
         if target is None:
             target = torch.full((num_classes,), 1.0 / num_classes)
-        target = torch.as_tensor(target, dtype=torch.float32).flatten()
-        if (target.shape != (num_classes,) or not bool(torch.isfinite(target).all())
-                or target.min() < 0 or target.sum() <= 0):
-            raise ValueError(
-                f"target must be {num_classes} non-negative numbers with "
-                f"a positive sum, got {target.tolist()}")
         self.momentum, self.window = momentum, window
         self.register_buffer("target", target / target.sum())
         uniform = torch.full((num_classes,), 1.0 / num_classes)
@@ -107,19 +113,11 @@ class DistributionAlignment(nn.Module):
         self.register_buffer("batches", uniform.repeat(rows, 1))
         self.register_buffer("position", torch.zeros((), dtype=torch.long))
 
-    def _check(self, probs: torch.Tensor) -> None:
-        _check_probs(probs, "probs")
-        if probs.shape[-1] != len(self.target):
-            raise ValueError(f"probs must have {len(self.target)} classes, "
-                             f"got {probs.shape[-1]}")
-        if probs.numel() == 0:
-            raise ValueError("probs must hold at least one row")
-
     @torch.no_grad()
+    @checked(probs=_probs_of_self)
     def update(self, probs: torch.Tensor) -> None:
         """Fold the batch mean of ``probs`` into ``p~(y)``: it replaces the oldest of the
         window's batch means (or enters the exponential average)."""
-        self._check(probs)
         mean = probs.float().reshape(-1, probs.shape[-1]).mean(0).to(self.running.device)
         if self.momentum is not None:
             self.running.mul_(self.momentum).add_((1 - self.momentum) * mean)
@@ -128,13 +126,14 @@ class DistributionAlignment(nn.Module):
         self.position += 1
         self.running.copy_(self.batches.mean(0))
 
+    @checked(probs=_probs_of_self)
     def align(self, probs: torch.Tensor) -> torch.Tensor:
         """``Normalize(probs * target / running)``; the average stays."""
-        self._check(probs)
         ratio = self.target / self.running.clamp_min(1e-6)
         scaled = probs * ratio.to(probs)
         return scaled / scaled.sum(-1, keepdim=True)
 
+    @checked(update=boolean)
     def forward(self, probs: torch.Tensor,
                 update: bool = True) -> torch.Tensor:
         """Update the running average with this batch (by default), then
@@ -144,23 +143,43 @@ class DistributionAlignment(nn.Module):
         return self.align(probs)
 
 
+def _square_images(x, name: str, arguments=None) -> torch.Tensor:
+    """Spec: an image batch ``N x C x H x W`` with H = W."""
+    if check_tensor(x, name).ndim != 4 or x.shape[2] != x.shape[3]:
+        raise ValueError(f"{name} must be N x C x H x W with H = W, got shape {tuple(x.shape)}")
+    return x
+
+
+def _turns(r, name: str, arguments: dict) -> torch.Tensor:
+    """Spec: one integer in 0..3 per image of ``x`` (reads them)."""
+    check_tensor(r, name, floating=False)
+    if r.shape != (len(arguments["x"]),) or (len(r) and (r.min() < 0 or r.max() > 3)):
+        raise ValueError(f"{name} must hold one integer in 0..3 per image, got {r.tolist()}")
+    return r
+
+
+@checked(x=_square_images, r=_turns)
 def quarter_turns(x: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     """Rotate image ``i`` by ``r[i]`` quarter turns (90 degrees each) anticlockwise."""
-    check_tensor(x, "x")
-    if x.ndim != 4 or x.shape[2] != x.shape[3]:
-        raise ValueError(f"x must be N x C x H x W with H = W, got shape {tuple(x.shape)}")
-    check_tensor(r, "r", floating=False)
-    if r.shape != (len(x),) or (len(r) and (r.min() < 0 or r.max() > 3)):
-        raise ValueError(f"r must hold one integer in 0..3 per image, got {r.tolist()}")
     turned = torch.stack([torch.rot90(x, k, dims=(2, 3)) for k in range(4)])
     return turned[r.to(x.device), torch.arange(len(x), device=x.device)]
 
 
+@checked(x=_square_images)
 def random_rotation(x: torch.Tensor, generator=None):
     """Each image rotated by a random multiple of 90 degrees: ``(rotated, r)``, r in 0..3."""
     device = generator.device if generator is not None else x.device
     r = torch.randint(4, (len(x),), generator=generator, device=device).to(x.device)
-    return quarter_turns(x, r), r
+    return quarter_turns.unchecked(x, r), r  # r is in 0..3: no need to read it
+
+
+def _with_head(classifier, name: str, arguments=None) -> nn.Module:
+    """Spec: a module with a ``features`` (or ``trunk``) module and a linear ``head``."""
+    features = getattr(classifier, "features", None) or getattr(classifier, "trunk", None)
+    if features is None or not isinstance(getattr(classifier, "head", None), nn.Linear):
+        raise ValueError(f"{name} must have a `features` (or `trunk`) module and a "
+                         f"linear `head`, got {type(classifier).__name__}")
+    return classifier
 
 
 class RotationNet(nn.Module):
@@ -171,54 +190,49 @@ class RotationNet(nn.Module):
     ``forward(x)`` returns class logits; ``forward(x, rotation=True)`` also the rotation logits.
     """
 
+    @checked(classifier=_with_head)
     def __init__(self, classifier: nn.Module):
         super().__init__()
         features = getattr(classifier, "features", None) or getattr(classifier, "trunk", None)
-        if features is None or not isinstance(getattr(classifier, "head", None), nn.Linear):
-            raise ValueError("classifier must have a `features` (or `trunk`) module and a "
-                             f"linear `head`, got {type(classifier).__name__}")
         self.features, self.head = features, classifier.head
         self.rotation_head = nn.Linear(classifier.head.in_features, 4)
 
+    @checked(x=images, rotation=boolean)
     def forward(self, x: torch.Tensor, rotation: bool = False):
         h = self.features(x)
         return (self.head(h), self.rotation_head(h)) if rotation else self.head(h)
 
 
+_LOGITS_AND_TARGETS = dict(logits=_FLOATS, targets=tensor(floating=True, like="logits"))
+
+
+@checked(**_LOGITS_AND_TARGETS)
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean over rows of ``H(targets, softmax(logits)) = -sum_k t_k log p_k``."""
-    check_tensor(logits, "logits", floating=True)
-    check_probabilities(targets, "targets")
-    if logits.shape != targets.shape:
-        raise ValueError(f"logits and targets must share a shape, got {tuple(logits.shape)} "
-                         f"and {tuple(targets.shape)}")
+    """Mean over rows of ``H(targets, softmax(logits)) = -sum_k t_k log p_k``. A training step
+    calls this: the targets are not read to check they are probabilities."""
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(1).mean()
 
 
+@checked(**_LOGITS_AND_TARGETS)
 def squared_error(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """MixMatch's unlabelled loss: ``(softmax(logits) - targets)^2``, averaged over rows and classes.
 
     Bounded, unlike cross-entropy, so a wrong guessed label costs at most 2 / C per image.
     """
-    check_tensor(logits, "logits", floating=True)
-    check_probabilities(targets, "targets")
-    if logits.shape != targets.shape:
-        raise ValueError(f"logits and targets must share a shape, got {tuple(logits.shape)} "
-                         f"and {tuple(targets.shape)}")
     return ((torch.softmax(logits.float(), dim=1) - targets) ** 2).mean()
 
 
+@checked(step=nonneg_int, warmup=nonneg_int)
 def rampup(step: int, warmup: int) -> float:
     """Linear warm-up of the unlabelled loss weights: 0 at step 0, 1 from ``warmup`` on."""
-    step, warmup = check_int(step, "step", low=0), check_int(warmup, "warmup", low=0)
     return 1.0 if warmup == 0 else min(1.0, step / warmup)
 
 
+@checked(flip=boolean)
 def weak_augment(x: torch.Tensor, translate: float = 0.125, flip: bool = False,
                  generator=None) -> torch.Tensor:
     """The weak augmentation of MixMatch: a random shift of up to ``translate`` of the image
     size (4 pixels of 32 by default), and a random horizontal flip when ``flip``."""
-    flip = check_bool(flip, "flip")
     x = augment.random_affine(x, translate=translate, generator=generator)
     if flip:
         device = generator.device if generator is not None else x.device
@@ -233,29 +247,19 @@ def _onehot(y: torch.Tensor, num_classes: int) -> torch.Tensor:
     return F.one_hot(y, num_classes).float()
 
 
-def _check_method(num_classes, weak) -> None:
-    """The arguments every method shares: ``num_classes >= 2`` and a callable ``weak``."""
-    check_int(num_classes, "num_classes", low=2)
-    _check_callable(weak, "weak")
+def _loss_weight(value, name: str, arguments=None) -> float:
+    """Spec: a loss weight, a finite number >= 0."""
+    try:
+        return check_number(value, name, low=0.0)
+    except ValueError as error:
+        raise ValueError(f"the loss weights must be finite numbers >= 0: {error}") from None
 
 
-def _check_batch(num_classes: int, x_l, y_l, x_u, step, unlabelled: bool = True) -> None:
-    """One training step's inputs: image batches, a label per labelled image, a step >= 0
-    (``x_u`` is checked only for the methods that use it, ``unlabelled``)."""
-    check_images(x_l, "x_l")
-    check_labels(y_l, "y_l", num_classes=num_classes, length=x_l.shape[0], rows_of="x_l")
-    if unlabelled:
-        check_images(x_u, "x_u")
-    check_int(step, "step", low=0)
-
-
-def _check_weights(**weights) -> None:
-    """Loss weights: finite numbers >= 0."""
-    for name, value in weights.items():
-        try:
-            check_number(value, name, low=0.0)
-        except ValueError as error:
-            raise ValueError(f"the loss weights must be finite numbers >= 0: {error}") from None
+# What every method takes, and what one training step gives its loss (shapes, not values: the
+# labels are not read, which would stall a GPU every step).
+_METHOD = dict(num_classes=integer(low=2), weak=function)
+_LABELLED = dict(model=function, x_l=images, y_l=labels(rows_of="x_l"))
+_BATCH = dict(_LABELLED, x_u=images, step=nonneg_int)
 
 
 class Supervised:
@@ -263,12 +267,12 @@ class Supervised:
 
     name = "supervised"
 
+    @checked(**_METHOD)
     def __init__(self, num_classes: int, weak=weak_augment):
-        _check_method(num_classes, weak)
         self.num_classes, self.weak = num_classes, weak
 
+    @checked(**_LABELLED, step=nonneg_int)
     def loss(self, model, x_l, y_l, x_u, step, generator=None):
-        _check_batch(self.num_classes, x_l, y_l, x_u, step, unlabelled=False)
         logits = model(self.weak(x_l, generator=generator))
         loss = F.cross_entropy(logits.float(), y_l)
         return loss, {"labelled": loss.detach()}
@@ -276,6 +280,7 @@ class Supervised:
     def state_dict(self):
         return {}
 
+    @checked(state=one_of({}))
     def load_state_dict(self, state):
         pass
 
@@ -288,26 +293,22 @@ class MixMatch:
 
     name = "MixMatch"
 
+    @checked(**_METHOD, K=positive_int, T=positive, alpha=positive, lambda_u=_loss_weight,
+             warmup=nonneg_int)
     def __init__(self, num_classes: int, K: int = 2, T: float = 0.5, alpha: float = 0.75,
                  lambda_u: float = 75.0, warmup: int = 16000, weak=weak_augment):
-        _check_method(num_classes, weak)
-        check_positive_int(K, "K")
-        check_number(T, "T", low=0.0, low_open=True)
-        check_number(alpha, "alpha", low=0.0, low_open=True)
-        _check_weights(lambda_u=lambda_u)
-        check_int(warmup, "warmup", low=0)
         self.num_classes, self.K, self.T, self.alpha = num_classes, K, T, alpha
         self.lambda_u, self.warmup, self.weak = lambda_u, warmup, weak
 
+    @checked(**_BATCH)
     def loss(self, model, x_l, y_l, x_u, step, generator=None):
-        _check_batch(self.num_classes, x_l, y_l, x_u, step)
         b, weak, K = len(x_l), self.weak, self.K
         x_hat = weak(x_l, generator=generator)
         u_hat = torch.cat([weak(x_u, generator=generator)
                            for _ in range(K)])
         with torch.no_grad():  # the guess: mean of K weak views, sharpened
             probs = torch.softmax(model(u_hat).float(), 1)
-            q = sharpen(probs.view(K, len(x_u), -1).mean(0), self.T)
+            q = sharpen.unchecked(probs.view(K, len(x_u), -1).mean(0), self.T)
         x_all = torch.cat([x_hat, u_hat])
         y_all = torch.cat([_onehot(y_l, self.num_classes), q.repeat(K, 1)])
         order = torch.randperm(len(x_all), device=x_all.device)
@@ -323,8 +324,18 @@ class MixMatch:
     def state_dict(self):
         return {}
 
+    @checked(state=one_of({}))
     def load_state_dict(self, state):
         pass
+
+
+def _model_for_self(model, name: str, arguments: dict):
+    """Spec: a model, with a rotation head (a :class:`RotationNet`) when ``self.lambda_r > 0``."""
+    function(model, name)
+    if arguments["self"].lambda_r > 0 and not hasattr(model, "rotation_head"):
+        raise ValueError(f"{name} must be a RotationNet (lambda_r > 0 needs the rotation head), "
+                         f"got {type(model).__name__}")
+    return model
 
 
 class ReMixMatch:
@@ -355,6 +366,11 @@ class ReMixMatch:
     UNLABELLED_LOSSES = ("cross-entropy", "squared error")
     ANCHORS = ("weak", "strong")
 
+    @checked(**_METHOD, cta=optional(instance(CTAugment)), K=positive_int, T=positive,
+             alpha=positive, lambda_u=_loss_weight, lambda_u1=_loss_weight, lambda_r=_loss_weight,
+             warmup=nonneg_int, momentum=_MOMENTUM, window=positive_int, align=boolean,
+             strong=boolean, anchor=one_of(*ANCHORS), unlabelled_loss=one_of(*UNLABELLED_LOSSES),
+             mix_weak=boolean)
     def __init__(self, num_classes: int, cta: CTAugment | None = None, K: int = 8,
                  T: float = 0.5, alpha: float = 0.75, lambda_u: float = 1.5,
                  lambda_u1: float = 0.5, lambda_r: float = 0.5, warmup: int = 16000,
@@ -362,21 +378,6 @@ class ReMixMatch:
                  align: bool = True, strong: bool = True, anchor: str = "weak",
                  unlabelled_loss: str = "cross-entropy", mix_weak: bool = True,
                  weak=weak_augment):
-        _check_method(num_classes, weak)
-        check_positive_int(K, "K")
-        check_number(T, "T", low=0.0, low_open=True)
-        check_number(alpha, "alpha", low=0.0, low_open=True)
-        _check_weights(lambda_u=lambda_u, lambda_u1=lambda_u1, lambda_r=lambda_r)
-        check_int(warmup, "warmup", low=0)
-        align, strong = check_bool(align, "align"), check_bool(strong, "strong")
-        mix_weak = check_bool(mix_weak, "mix_weak")
-        if anchor not in self.ANCHORS:
-            raise ValueError(f"anchor must be one of {self.ANCHORS}, got {anchor!r}")
-        if unlabelled_loss not in self.UNLABELLED_LOSSES:
-            raise ValueError(f"unlabelled_loss must be one of {self.UNLABELLED_LOSSES}, "
-                             f"got {unlabelled_loss!r}")
-        if cta is not None and not isinstance(cta, CTAugment):
-            raise ValueError(f"cta must be a CTAugment or None, got {type(cta).__name__}")
         self.num_classes, self.K, self.T, self.alpha = num_classes, K, T, alpha
         self.lambda_u, self.lambda_u1, self.lambda_r = lambda_u, lambda_u1, lambda_r
         self.warmup, self.align, self.strong, self.weak = warmup, align, strong, weak
@@ -384,12 +385,14 @@ class ReMixMatch:
         self.cta = cta if cta is not None else CTAugment()
         self.da = DistributionAlignment(num_classes, target, momentum, window)
 
+    @checked(x=images)
     def strong_view(self, x, generator=None):
         """A weak view, then a CTAugment view of it (or only the weak view when not ``strong``)."""
         x = self.weak(x, generator=generator)
         return self.cta(x, generator) if self.strong else x
 
     @torch.no_grad()
+    @checked(**_LABELLED)
     def probe(self, model, x_l, y_l, generator=None):
         """One CTAugment probe on the labelled batch: update the bin weights."""
         x_probe, ops, bins = self.cta.probe(self.weak(x_l, generator=generator), generator)
@@ -400,6 +403,7 @@ class ReMixMatch:
         return self.cta.update(ops, bins, probs, y_l)
 
     @torch.no_grad()
+    @checked(model=function, x_u=images)
     def guess(self, model, x_u, generator=None):
         """The anchor and its target: ``(view, raw, q)`` with ``raw`` the model's prediction on
         one weak view (a strong view when ``anchor="strong"``) and ``q`` its aligned (when
@@ -408,10 +412,10 @@ class ReMixMatch:
                 else self.cta(self.weak(x_u, generator=generator), generator))
         raw = torch.softmax(model(view).float(), 1)
         q = self.da(raw) if self.align else raw
-        return view, raw, sharpen(q, self.T)
+        return view, raw, sharpen.unchecked(q, self.T)
 
+    @checked(**dict(_BATCH, model=_model_for_self))
     def loss(self, model, x_l, y_l, x_u, step, generator=None):
-        _check_batch(self.num_classes, x_l, y_l, x_u, step)
         self.da.to(x_u.device)
         self.cta.to(x_u.device)
         self.probe(model, x_l, y_l, generator)  # CTAugment learns
@@ -459,6 +463,7 @@ class ReMixMatch:
     def state_dict(self):
         return {"da": self.da.state_dict(), "cta": self.cta.state_dict()}
 
+    @checked(state=mapping_with("da", "cta"))
     def load_state_dict(self, state):
         self.da.load_state_dict(state["da"])
         self.cta.load_state_dict(state["cta"])
@@ -466,12 +471,37 @@ class ReMixMatch:
 
 # --------------------------------------------------------------------------- the loop
 
+def _method_object(method, name: str, arguments=None):
+    """Spec: a method object with ``loss``, ``state_dict`` and ``load_state_dict``."""
+    if not all(callable(getattr(method, a, None)) for a in ("loss", "state_dict", "load_state_dict")):
+        raise ValueError(f"{name} must be a method such as Supervised, MixMatch or ReMixMatch "
+                         f"(with loss, state_dict, load_state_dict), got {type(method).__name__}")
+    return method
+
+
 def _method_settings(method) -> dict:
     """The plain-number settings of a method object (``T``, ``K``, ``lambda_u``, ...)."""
     return {k: v for k, v in sorted(vars(method).items())
             if isinstance(v, (bool, int, float, str)) and not k.startswith("_")}
 
 
+def _labelled_pair(labeled, name: str, arguments=None) -> tuple:
+    """Spec: ``(x, y)``, images and one label per image, at least one."""
+    if not isinstance(labeled, (tuple, list)) or len(labeled) != 2:
+        raise ValueError(f"{name} must be a pair (x, y), got {type(labeled).__name__}")
+    x, y = images(labeled[0], f"{name}[0]"), labels()(labeled[1], f"{name}[1]", {})
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"{name} must be (x, y) with one label per image and at least one "
+                         f"image, got {len(x)} images and {len(y)} labels")
+    return labeled
+
+
+@checked(method=_method_object, model=instance(nn.Module),
+         optimizer=instance(torch.optim.Optimizer), labeled=_labelled_pair, unlabeled=all_of(images, tensor(nonempty=True)),
+         steps=nonneg_int, batch_size=positive_int, unlabeled_batch_size=optional(positive_int),
+         ema_decay=number(0.0, 1.0, high_open=True), evaluate=optional(function),
+         eval_every=positive_int, seed=nonneg_int, checkpoint=optional(pathlike),
+         checkpoint_every=positive_int, amp=optional(boolean), settings=optional(instance(dict)))
 def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
             unlabeled: torch.Tensor, *, steps: int, batch_size: int = 64,
             unlabeled_batch_size: int | None = None, ema_decay: float = 0.999,
@@ -520,10 +550,7 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
         iu = torch.randint(len(unlabeled), (ub,), generator=generator, device=device)
         with precision.autocast():
             loss, parts = method.loss(model, x_l[il], y_l[il], unlabeled[iu], i, generator)
-        optimizer.zero_grad(set_to_none=True)
-        precision.scaler.scale(loss).backward()
-        precision.scaler.step(optimizer)
-        precision.scaler.update()
+        precision.step(loss, optimizer)
         ema.update(model)
         return loss, {"loss": loss, **parts}
 

@@ -16,7 +16,8 @@ import math
 
 import torch
 
-from .checks import check_number, check_numbers as _values
+from .checks import check_number, checked, sequence
+from .checks import check_numbers as _values
 
 
 def mean_sd(values) -> tuple[float, float]:
@@ -90,14 +91,25 @@ def holm(p_values) -> list[float]:
     return adjusted
 
 
+def _cell(value, name: str, arguments=None):
+    return value
+
+
+def _rows_of_header(rows, name: str, arguments: dict) -> list[list]:
+    """Spec: rows of cells, each with one cell per column of ``header``, as lists."""
+    rows = sequence(sequence(_cell, min_length=0), min_length=0)(rows, name, arguments)
+    width = len(arguments["header"])
+    if any(len(r) != width for r in rows):
+        raise ValueError(f"{name} must each have {width} cells (one per header), got "
+                         f"{[len(r) for r in rows]}")
+    return [list(r) for r in rows]
+
+
+@checked(header=sequence(_cell), rows=_rows_of_header)
 def markdown_table(header, rows) -> str:
     """A Markdown table: ``header`` (column titles) and ``rows`` (lists of cells, already
     formatted as strings or numbers). Numbers right-aligned, text left-aligned."""
     header = [str(h) for h in header]
-    rows = [list(r) for r in rows]
-    if not header or any(len(r) != len(header) for r in rows):
-        raise ValueError(f"rows must each have {len(header)} cells (one per header), got "
-                         f"{[len(r) for r in rows]}")
     numeric = [all(isinstance(r[k], (int, float)) and not isinstance(r[k], bool) for r in rows)
                and rows for k in range(len(header))]
     align = ["---:" if n else "---" for n in numeric]

@@ -24,7 +24,9 @@ from itertools import combinations
 import torch
 
 from . import moved
-from .checks import check_int, check_number, check_numbers as _values
+from .checks import (check_int, checked, class_logits, integer, labels, nonneg, one_of, optional,
+                     positive_int, tensor)
+from .checks import check_numbers as _values
 from .stats import paired_interval, welch_interval  # noqa: F401  (chapter 4 calls them here)
 
 MODES = ("soft", "hard")
@@ -79,32 +81,18 @@ def group_of(groups, num_classes: int, device=None) -> torch.Tensor:
     return index.to(device)
 
 
-def _check_logits_target(logits: torch.Tensor, target: torch.Tensor) -> None:
-    if not torch.is_tensor(logits) or logits.ndim != 2 or not logits.is_floating_point():
-        shape = tuple(logits.shape) if torch.is_tensor(logits) else type(logits).__name__
-        raise ValueError(f"logits must be a floating-point N x C tensor, got {shape}")
-    if logits.shape[1] < 2:
-        raise ValueError(f"logits must have at least 2 classes, got shape {tuple(logits.shape)}")
-    if not torch.is_tensor(target) or target.ndim != 1 or target.dtype != torch.int64:
-        desc = (f"shape {tuple(target.shape)}, dtype {target.dtype}" if torch.is_tensor(target)
-                else type(target).__name__)
-        raise ValueError(f"target must be a 1-D int64 tensor of class indices, got {desc}")
-    if target.shape[0] != logits.shape[0]:
-        raise ValueError(f"target must hold one label per row of logits, got {target.shape[0]} "
-                         f"labels for {logits.shape[0]} rows")
-    if target.numel() and (target.min() < 0 or target.max() >= logits.shape[1]):
-        bad = target[(target < 0) | (target >= logits.shape[1])][0].item()
-        raise ValueError(f"target holds label {bad}, outside 0..{logits.shape[1] - 1}")
+# The logits and labels of a training step: shapes and dtypes, not values (reading the labels
+# would stall a GPU every step).
+_STEP = dict(logits=class_logits, target=labels(rows_of="logits"))
 
 
+@checked(logits=tensor(ndim=2, floating=True))
 def group_log_probs(logits: torch.Tensor, groups) -> torch.Tensor:
     """``N x K`` log-probabilities of the ``K`` groups: ``log sum_{c in G} softmax(logits)_c``.
 
     Computed as ``logsumexp`` of the group's logits minus ``logsumexp`` of all logits, which
     never forms a probability that could underflow to zero.
     """
-    if not torch.is_tensor(logits) or logits.ndim != 2 or not logits.is_floating_point():
-        raise ValueError("logits must be a floating-point N x C tensor")
     num_classes = logits.shape[1]
     member = group_of(groups, num_classes, logits.device)  # C
     k = int(member.max()) + 1
@@ -113,6 +101,7 @@ def group_log_probs(logits: torch.Tensor, groups) -> torch.Tensor:
     return torch.logsumexp(masked, dim=1) - torch.logsumexp(logits, dim=1, keepdim=True)
 
 
+@checked(**_STEP, mode=one_of(*MODES))
 def superclass_loss(logits: torch.Tensor, target: torch.Tensor, groups,
                     mode: str = "soft") -> torch.Tensor:
     """The superclass term alone: the cross-entropy of the true class's
@@ -130,9 +119,6 @@ def superclass_loss(logits: torch.Tensor, target: torch.Tensor, groups,
       The argmax is piecewise constant in the logits, so this value has no
       autograd graph and adds nothing to any gradient.
     """
-    _check_logits_target(logits, target)
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     member = group_of(groups, logits.shape[1], logits.device)
     if mode == "soft":
         # N x C: True for the classes of each row's true group
@@ -146,17 +132,35 @@ def superclass_loss(logits: torch.Tensor, target: torch.Tensor, groups,
     return -torch.log(p_true_group.to(logits.dtype)).mean()
 
 
+@checked(num_classes=integer(low=2))
 def contiguous_intervals(num_classes: int) -> list[tuple[int, int]]:
     """Every interval ``[a, b]`` of class indices with ``a < b``, both ends included.
 
     The article's ``itertools.combinations(range(C), 2)``: ``C (C - 1) / 2`` intervals, 45 for
     ten classes. The last one, ``[0, C - 1]``, holds every class, so its term is always zero.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
     return list(combinations(range(num_classes), 2))
 
 
+def _intervals(intervals, name: str, arguments: dict) -> list[tuple[int, int]]:
+    """Spec: at least one pair ``(a, b)`` of class indices with ``0 <= a <= b < C``, C the
+    columns of the call's ``logits``."""
+    num_classes = arguments["logits"].shape[1]
+    if isinstance(intervals, (str, bytes)) or not hasattr(intervals, "__iter__"):
+        raise ValueError(f"{name} must hold (a, b) pairs, got {intervals!r}")
+    pairs = list(intervals)
+    if not pairs:
+        raise ValueError(f"{name} must hold at least one (a, b) pair")
+    for pair in pairs:
+        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+            raise ValueError(f"{name} must hold (a, b) pairs, got {pair!r}")
+        a, b = (check_int(v, name) for v in pair)
+        if not 0 <= a <= b < num_classes:
+            raise ValueError(f"{name} holds ({a}, {b}); need 0 <= a <= b < {num_classes}")
+    return [(int(a), int(b)) for a, b in pairs]
+
+
+@checked(**_STEP, intervals=optional(_intervals))
 def interval_losses(logits: torch.Tensor, target: torch.Tensor,
                     intervals=None) -> torch.Tensor:
     """One two-way soft superclass term per interval, each a batch mean.
@@ -168,20 +172,9 @@ def interval_losses(logits: torch.Tensor, target: torch.Tensor,
     :func:`contiguous_intervals`; the article added up all the terms.
     Returns a tensor of ``len(intervals)`` values.
     """
-    _check_logits_target(logits, target)
     num_classes = logits.shape[1]
     if intervals is None:
         intervals = contiguous_intervals(num_classes)
-    intervals = list(intervals)
-    if not intervals:
-        raise ValueError("intervals must hold at least one (a, b) pair")
-    for pair in intervals:
-        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
-            raise ValueError(f"intervals must hold (a, b) pairs, got {pair!r}")
-        a, b = (check_int(v, "intervals") for v in pair)
-        if not 0 <= a <= b < num_classes:
-            raise ValueError(f"intervals holds ({a}, {b}); "
-                             f"need 0 <= a <= b < {num_classes}")
     device = logits.device
     lo = torch.tensor([a for a, _ in intervals], device=device)
     hi = torch.tensor([b for _, b in intervals], device=device)
@@ -196,8 +189,8 @@ def interval_losses(logits: torch.Tensor, target: torch.Tensor,
     return per_sample.mean(dim=0)
 
 
-def _label_tensor(y, name: str) -> torch.Tensor:
-    """Labels as a flat integer tensor (any array-like of ints)."""
+def _label_tensor(y, name: str, arguments=None) -> torch.Tensor:
+    """Spec: labels as a flat integer tensor (any array-like of ints)."""
     try:
         y = torch.as_tensor(y)
     except (TypeError, ValueError, RuntimeError):
@@ -207,9 +200,9 @@ def _label_tensor(y, name: str) -> torch.Tensor:
     return y.flatten()
 
 
+@checked(y_true=_label_tensor, y_pred=_label_tensor, num_classes=optional(positive_int))
 def cross_group_mistakes(y_true, y_pred, groups, num_classes: int | None = None) -> int:
     """How many predictions fall in another group than the true class (a frog called a truck)."""
-    y_true, y_pred = (_label_tensor(y, name) for y, name in ((y_true, "y_true"), (y_pred, "y_pred")))
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true and y_pred must have the same length, got {y_true.numel()} "
                          f"and {y_pred.numel()}")
@@ -219,7 +212,6 @@ def cross_group_mistakes(y_true, y_pred, groups, num_classes: int | None = None)
         except TypeError:
             raise ValueError(f"groups must be a list of lists of class indices, "
                              f"got {groups!r}") from None
-    check_int(num_classes, "num_classes", low=1)
     member = group_of(groups, num_classes, y_true.device)
     for name, y in (("y_true", y_true), ("y_pred", y_pred)):
         if y.numel() and (y.min() < 0 or y.max() >= num_classes):
@@ -233,13 +225,13 @@ TOY_GROUPS = [[0, 1], [2]]
 TOY_POINT = (0.0, 0.5, 1.0)  # logits of A, B, C where the gradients are drawn as bars
 
 
+@checked(weight=nonneg)
 def toy_gradients(logits, weight: float, groups=TOY_GROUPS, target: int = 0):
     """Gradients of the class term and of ``weight`` times the soft group term at ``logits``.
 
     ``logits`` is ``N x C`` (or one row); returns ``(class_grad, group_grad)``, both ``N x C``,
     computed with autograd through :func:`superclass_loss` and the ordinary cross-entropy.
     """
-    weight = check_number(weight, "weight", low=0.0)
     try:
         num_classes = len(sum(groups, []))
     except TypeError:

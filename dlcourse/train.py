@@ -12,25 +12,27 @@ from typing import Callable, Sequence
 
 import torch
 
+from .checks import (boolean, checked, function, instance, nonneg_int, optional, pathlike,
+                     positive_int, sequence, string, tensor)
 from .loop import (  # noqa: F401  (re-exported: chapters and tests use train.*)
     CheckpointError, TrainingDiverged, WeightAverage, describe, describe_callable,
     load_checkpoint, precision_for, progress_disabled, run_steps, save_checkpoint)
 
 
+@checked(n=nonneg_int, batch_size=positive_int, shuffle=boolean)
 def minibatches(n: int, batch_size: int, *, generator: torch.Generator | None = None,
                 shuffle: bool = True, device=None) -> list[torch.Tensor]:
     """Index tensors that cover ``range(n)`` in batches (the last one may be shorter)."""
-    from .checks import check_int
-    n, batch_size = check_int(n, "n", low=0), check_int(batch_size, "batch_size", low=1)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     return list(order.to(device).split(batch_size)) if n else []
 
 
-def autocast_for(device: torch.device, enabled: bool | None = None):
-    """Mixed-precision context of :func:`dlcourse.loop.precision_for` (kept for callers)."""
-    return precision_for(device, enabled).autocast()
-
-
+@checked(model=instance(torch.nn.Module), optimizer=instance(torch.optim.Optimizer),
+         loss_fn=function, data=sequence(tensor()), epochs=nonneg_int, batch_size=positive_int,
+         seed=nonneg_int, checkpoint=optional(pathlike),
+         scheduler=optional(instance(torch.optim.lr_scheduler.LRScheduler)),
+         on_epoch_end=optional(function), amp=optional(boolean), desc=string,
+         settings=optional(instance(dict)), state=optional(instance(dict)))
 def fit(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -93,10 +95,7 @@ def fit(
         model.train()
         with precision.autocast():
             loss = loss_fn(model, *(t[index] for t in data))
-        optimizer.zero_grad(set_to_none=True)
-        precision.scaler.scale(loss).backward()
-        precision.scaler.step(optimizer)
-        precision.scaler.update()
+        precision.step(loss, optimizer)
         if scheduler is not None and i % per_epoch == per_epoch - 1:
             scheduler.step()
         # mean over an epoch of these = the epoch's mean loss per row
@@ -123,13 +122,9 @@ def fit(
 
 
 @torch.no_grad()
+@checked(model=instance(torch.nn.Module), x=tensor(), batch_size=positive_int)
 def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """Model outputs for every row of ``x``, computed in eval mode and in batches."""
-    from .checks import check_positive_int, check_tensor
-    if not callable(model) or not hasattr(model, "eval"):
-        raise ValueError(f"model must be an nn.Module, got {type(model).__name__}")
-    check_tensor(x, "x")
-    check_positive_int(batch_size, "batch_size")
     model.eval()
     outputs = [model(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)]
     return torch.cat(outputs) if outputs else torch.empty(0)

@@ -255,7 +255,7 @@ def test_training_validation():
     clf = ae.AutoencoderClassifier(ae.MLPAutoencoder(4, 2).double(), 3).double()
     with pytest.raises(ValueError, match="lam"):
         ae.finetune(clf, x, y, lam=float("nan"), epochs=1, batch_size=8)
-    with pytest.raises(ValueError, match="y must be"):
+    with pytest.raises(ValueError, match="one per row of x"):
         ae.finetune(clf, x, y[:5], lam=0.0, epochs=1, batch_size=8)
     with pytest.raises(ValueError, match="noise_std"):
         ae.pretrain(clf.autoencoder, x, epochs=1, batch_size=8, noise_std=-1)

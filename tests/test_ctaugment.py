@@ -142,8 +142,8 @@ def test_bad_arguments_raise():
         cta(torch.zeros(3, 16, 16))
     with pytest.raises(ValueError, match="ops and bins"):
         cta.apply(_images(2), torch.zeros(3, 2, dtype=torch.long), torch.zeros(3, 2, dtype=torch.long))
-    with pytest.raises(ValueError, match="probs must lie"):
+    with pytest.raises(ValueError, match="probs must be 2-D"):  # shapes only: a step calls it
         cta.update(torch.zeros(1, 2, dtype=torch.long), torch.zeros(1, 2, dtype=torch.long),
-                   torch.tensor([[1.5, -0.5]]), torch.tensor([0]))
+                   torch.tensor([0.5, 0.5]), torch.tensor([0]))
     with pytest.raises(ValueError, match="weights must have shape"):
         cta.load_state_dict({"weights": torch.ones(2, 2)})

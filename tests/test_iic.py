@@ -70,9 +70,15 @@ def test_bad_arguments(kwargs, name):
         info.iic_loss(z, z, **kwargs)
 
 
-def test_non_probability_inputs_are_rejected():
+def test_inputs_of_the_wrong_kind_are_rejected():
+    """Shapes and dtypes; the values are not read (a training step calls iic_loss), while
+    info.joint_distribution, called directly, checks them."""
     with pytest.raises(ValueError, match="z1"):
-        info.iic_loss(torch.randn(8, 3), _softmax(8, 3, 0))
+        info.iic_loss(torch.randn(8, 3).double(), _softmax(8, 3, 0).float())
+    with pytest.raises(ValueError, match="z1"):
+        info.iic_loss(torch.ones(8, 3, dtype=torch.long), _softmax(8, 3, 0))
+    with pytest.raises(ValueError, match="z1"):
+        info.joint_distribution(torch.randn(8, 3).double(), _softmax(8, 3, 0))
 
 
 # ---- augmentations -------------------------------------------------------------------------
@@ -203,7 +209,7 @@ def test_evaluate_reports_the_lowest_loss_subhead_and_the_spread():
     assert result["std"] == pytest.approx(expected.std(ddof=1))
     assert result["losses"][0] == pytest.approx(-np.log(10), abs=1e-5)
     assert torch.allclose(result["joint"].diag(), torch.full((10,), 0.1), atol=1e-6)
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match="one label per row of x"):
         iic.evaluate(_Oracle(), x, y[:5], ops=())
 
 

@@ -271,17 +271,17 @@ def test_focal_accepts_numpy_and_tensor_gamma():
     assert torch.equal(focal_loss(logits, target, torch.tensor(1.5)), expected)
 
 
+# Label values (3 of 3 classes, -1) are not read: a training step calls these losses, and reading
+# a tensor stalls a GPU (torch's own indexing error follows on the CPU).
 @pytest.mark.parametrize("logits, target, match", [
-    (torch.randn(10), torch.zeros(10, dtype=torch.int64), "logits must be a 2-D"),
-    (torch.randn(4, 3, 2), torch.zeros(4, dtype=torch.int64), "logits must be a 2-D"),
+    (torch.randn(10), torch.zeros(10, dtype=torch.int64), "logits must be 2-D"),
+    (torch.randn(4, 3, 2), torch.zeros(4, dtype=torch.int64), "logits must be 2-D"),
     (torch.randn(4, 1), torch.zeros(4, dtype=torch.int64), "at least 2 classes"),
-    (torch.randint(0, 3, (4, 3)), torch.zeros(4, dtype=torch.int64), "floating point"),
-    ([[0.0, 1.0]], torch.zeros(1, dtype=torch.int64), "logits must be a 2-D"),
-    (torch.randn(4, 3), torch.zeros(4, 1, dtype=torch.int64), "target must be a 1-D"),
-    (torch.randn(4, 3), torch.zeros(4), "integer class indices"),
+    (torch.randint(0, 3, (4, 3)), torch.zeros(4, dtype=torch.int64), "floating-point"),
+    ([[0.0, 1.0]], torch.zeros(1, dtype=torch.int64), "logits must be a tensor"),
+    (torch.randn(4, 3), torch.zeros(4, 1, dtype=torch.int64), "target must be 1-D"),
+    (torch.randn(4, 3), torch.zeros(4), "target must be an integer tensor"),
     (torch.randn(4, 3), torch.zeros(5, dtype=torch.int64), "one label per row"),
-    (torch.randn(4, 3), torch.tensor([0, 1, 3, 0]), "label 3, outside \\[0, 2\\]"),
-    (torch.randn(4, 3), torch.tensor([0, -1, 2, 0]), "label -1, outside"),
 ])
 def test_focal_and_class_balanced_reject_bad_inputs(logits, target, match):
     with pytest.raises(ValueError, match=match):
@@ -294,8 +294,6 @@ def test_focal_rejects_bad_weight_and_reduction():
     logits, target = _batch(c=3)
     with pytest.raises(ValueError, match="weight must have one entry per class"):
         focal_loss(logits, target, weight=torch.ones(4))
-    with pytest.raises(ValueError, match="weight must be finite and >= 0"):
-        focal_loss(logits, target, weight=torch.tensor([1.0, -1.0, 1.0]))
     with pytest.raises(ValueError, match="reduction"):
         focal_loss(logits, target, reduction="avg")
 
@@ -501,7 +499,7 @@ def test_imbalanced_subset_rejects_bad_requests():
         data.imbalanced_subset(x, y, [7], n_minority=1)
     with pytest.raises(ValueError, match="n_minority"):
         data.imbalanced_subset(x, y, [1], n_minority=0)
-    with pytest.raises(ValueError, match="one label per sample"):
+    with pytest.raises(ValueError, match="one label per row of x"):
         data.imbalanced_subset(x[:3], y, [1], n_minority=1)
 
 

@@ -71,7 +71,7 @@ def test_mixup_rejects_bad_arguments():
     x, y = torch.zeros(4, 2), torch.zeros(4, 3)
     with pytest.raises(ValueError, match="alpha must be > 0"):
         ssl.mixup(x, y, x, y, alpha=0)
-    with pytest.raises(ValueError, match="share a shape"):
+    with pytest.raises(ValueError, match="same shape"):
         ssl.mixup(x, y, torch.zeros(5, 2), y, alpha=0.75)
 
 
@@ -198,7 +198,7 @@ def test_squared_error_against_a_loop_over_rows_and_classes():
         for k in range(3):
             total += (p[k] / sum(p) - targets[i, k].item()) ** 2
     assert ssl.squared_error(logits.float(), targets).item() == pytest.approx(total / 15, rel=1e-5)
-    with pytest.raises(ValueError, match="share a shape"):
+    with pytest.raises(ValueError, match="same shape"):
         ssl.squared_error(logits.float(), torch.zeros(5, 4))
 
 
@@ -207,7 +207,7 @@ def test_soft_cross_entropy_equals_cross_entropy_on_one_hot_targets():
     y = torch.randint(4, (6,))
     assert torch.allclose(ssl.soft_cross_entropy(logits, F.one_hot(y, 4).float()),
                           F.cross_entropy(logits, y))
-    with pytest.raises(ValueError, match="share a shape"):
+    with pytest.raises(ValueError, match="same shape"):
         ssl.soft_cross_entropy(logits, torch.zeros(6, 3))
 
 

@@ -35,7 +35,7 @@ def test_labeled_split_rejects_bad_arguments():
         data.labeled_split(y, 0)
     with pytest.raises(ValueError, match="has only"):
         data.labeled_split(torch.tensor([0, 0, 0, 1]), 4)
-    with pytest.raises(ValueError, match="vector of labels"):
+    with pytest.raises(ValueError, match="y must be 1-D"):
         data.labeled_split(y.view(2, -1), 40)
 
 
