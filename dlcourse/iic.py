@@ -21,7 +21,8 @@ from .augment import view_ops
 from .checks import (all_of, boolean, check_int, check_number, checked, function, images, instance,
                      integer, label_array, labels, nonneg, nonneg_int, number, one_of, optional,
                      pathlike, positive_int, sequence, tensor)
-from .loop import cumulative_seconds, describe, describe_callable, precision_for, run_steps
+from .loop import describe_callable
+from .train import Task, run
 
 _WIDTHS = sequence(positive_int, min_length=0)  # hidden layers: none is the linear sub-head
 _SIZE = optional(integer(low=4))  # a view's side in pixels, None: the images' own
@@ -282,65 +283,44 @@ def train(model, x: torch.Tensor, *, steps: int, batch_size: int, repeats: int =
     With ``lr_end`` set the rate follows :func:`cosine_lr`, held at ``lr`` for the first
     ``lr_hold`` fraction of the steps (without ``lr_end`` it is constant anyway).
     """
-    if not isinstance(steps, int) or not steps >= 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-    if not 1 <= batch_size <= len(x):
+    if batch_size > len(x):
         raise ValueError(f"batch_size must be in [1, {len(x)}], got {batch_size}")
-    if not isinstance(every, int) or not every >= 0:
-        raise ValueError(f"every must be an int >= 0, got {every!r}")
-    if lr_end is not None and not 0 <= lr_end <= lr:
-        raise ValueError(f"lr_end must be in [0, lr={lr}], got {lr_end!r}")
-    if isinstance(lr_hold, bool) or not isinstance(lr_hold, (int, float)) or not 0 <= lr_hold < 1:
-        raise ValueError(f"lr_hold must be a number in [0, 1), got {lr_hold!r}")
     device = x.device
-    precision = precision_for(device, amp)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     order_gen = torch.Generator().manual_seed(seed)
     view_gen = torch.Generator(device=device).manual_seed(seed + 1)
     order = _Order()
-    recorded = {"loop": "iic.train", "images": len(x), "batch_size": batch_size,
-                "repeats": repeats, "alpha": alpha, "lr": lr, "ops": list(ops),
-                "first_ops": list(first_ops), "seed": seed, "every": every,
-                "separate_views": separate_views, "size": size, "lr_end": lr_end, "lr_hold": lr_hold,
-                "callback": None if callback is None else describe_callable(callback),
-                **precision.settings, **describe(model), "caller": settings or {}}
 
-    def step(i: int):
+    def loss(i: int):
         if len(order.rest) < batch_size:  # a new pass over the images
             order.rest = torch.randperm(len(x), generator=order_gen)
         index, order.rest = order.rest[:batch_size].to(device), order.rest[batch_size:]
         if lr_end is not None:
             for group in optimizer.param_groups:
                 group["lr"] = cosine_lr(i, steps, lr, lr_end, lr_hold)
-        model.train()
         first, second = paired_views(x[index], repeats, ops, first_ops, view_gen, size)
         n = len(first)
-        with precision.autocast():
-            if separate_views:  # two forward passes: batch norm normalises each view alone
-                (main1, over1), (main2, over2) = model(first), model(second)
-                main, over = ([torch.cat(z) for z in zip(a, b)]
-                              for a, b in ((main1, main2), (over1, over2)))
-            else:
-                main, over = model(torch.cat([first, second]))
-        loss_main = subhead_losses([z[:n] for z in main], [z[n:] for z in main], alpha).mean()
-        loss_over = subhead_losses([z[:n] for z in over], [z[n:] for z in over], alpha).mean()
-        loss = loss_main + loss_over
-        precision.step(loss, optimizer)
-        return loss, {"loss_main": loss_main, "loss_over": loss_over}
+        if separate_views:  # two forward passes: batch norm normalises each view alone
+            (main1, over1), (main2, over2) = model(first), model(second)
+            main, over = ([torch.cat(z) for z in zip(a, b)]
+                          for a, b in ((main1, main2), (over1, over2)))
+        else:
+            main, over = model(torch.cat([first, second]))
+        with torch.autocast(device.type, enabled=False):  # iic_loss computes in float32
+            loss_main = subhead_losses([z[:n] for z in main], [z[n:] for z in main], alpha).mean()
+            loss_over = subhead_losses([z[:n] for z in over], [z[n:] for z in over], alpha).mean()
+        return loss_main + loss_over, {"loss_main": loss_main, "loss_over": loss_over}
 
-    def report(done: int, record: dict):
-        if callback is None:
-            return None
-        extra = callback(done, record)
-        model.train()
-        return extra
-
-    history = run_steps(step, steps=steps, checkpoint=checkpoint, settings=recorded, data=(x,),
-                        every=every, callback=report, device=device, desc=desc,
-                        state={"model": model, "optimizer": optimizer, "scaler": precision.scaler,
-                               "order_gen": order_gen, "view_gen": view_gen, "order": order})
-    model.eval()
-    return cumulative_seconds(history)
+    task = Task(model, optimizer, loss, data=(x,), report=callback,
+                state={"order_gen": order_gen, "view_gen": view_gen, "order": order},
+                settings={"loop": "iic.train", "images": len(x), "batch_size": batch_size,
+                          "repeats": repeats, "alpha": alpha, "lr": lr, "ops": list(ops),
+                          "first_ops": list(first_ops), "seed": seed, "every": every,
+                          "separate_views": separate_views, "size": size, "lr_end": lr_end,
+                          "lr_hold": lr_hold,
+                          "callback": None if callback is None else describe_callable(callback),
+                          "caller": settings or {}})
+    return run(task, steps=steps, every=every, checkpoint=checkpoint, amp=amp, desc=desc)
 
 
 @checked(joint=info.joint_matrix, alpha=nonneg)

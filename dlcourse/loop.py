@@ -17,13 +17,15 @@ import tempfile
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Callable, NamedTuple
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from tqdm.auto import tqdm
 
 from . import sources
-from .checks import check_bool, check_number
+from .checks import (boolean, check_bool, check_number, checked, function, instance, nonneg_int, optional,
+                     pathlike, sequence, string, tensor, torch_device)
 
 CHECKPOINT_FORMAT = 3
 # beside a checkpoint, this file marks a run-cache entry (dlcourse.runcache): there a checkpoint
@@ -52,18 +54,26 @@ def progress_disabled() -> bool:
 
 # --------------------------------------------------------------------------- precision
 
-class Precision(NamedTuple):
+@dataclass(frozen=True)
+class Precision:
     """How a loop computes: ``dtype`` of autocast (None: full float32), a ``GradScaler``
     (enabled only for float16 on CUDA) and ``autocast()``, a fresh context per use."""
     device_type: str
     dtype: torch.dtype | None
     scaler: torch.amp.GradScaler
 
+    def __post_init__(self):
+        torch_device(self.device_type, "device_type")
+        if self.dtype is not None and not isinstance(self.dtype, torch.dtype):
+            raise ValueError(f"dtype must be None or a torch.dtype, got {self.dtype!r}")
+        instance(torch.amp.GradScaler)(self.scaler, "scaler", {})
+
     def autocast(self):
         if self.dtype is None:
             return nullcontext()
         return torch.autocast(device_type=self.device_type, dtype=self.dtype)
 
+    @checked(loss=tensor(), optimizer=instance(torch.optim.Optimizer))
     def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         """One optimiser step on ``loss``: clear the gradients, back-propagate (scaled when float16
         needs it: T4, V100), step and update the scale. Every trainer steps through here."""
@@ -80,6 +90,7 @@ class Precision(NamedTuple):
         return {"precision": dtype, "loss_scaling": self.scaler.is_enabled()}
 
 
+@checked(device=torch_device, enabled=optional(boolean))
 def precision_for(device, enabled: bool | None = None) -> Precision:
     """The mixed precision of a loop on ``device`` (on by default on CUDA, off elsewhere).
 
@@ -88,9 +99,6 @@ def precision_for(device, enabled: bool | None = None) -> Precision:
     no native bfloat16 (``torch.cuda.is_bf16_supported()`` may say True there: emulated, slow).
     CPU: nothing unless ``enabled=True``, then bfloat16 CPU autocast.
     """
-    if not (enabled is None or isinstance(enabled, bool)):
-        raise ValueError(f"enabled must be None, True or False, got {enabled!r}")
-    device = torch.device(device)
     use = (device.type == "cuda") if enabled is None else enabled
     if not use:
         return Precision(device.type, None, torch.amp.GradScaler("cuda", enabled=False))
@@ -135,6 +143,7 @@ class WeightAverage(torch.nn.Module):
         return self
 
     @torch.no_grad()
+    @checked(model=instance(torch.nn.Module))
     def update(self, model: torch.nn.Module) -> None:
         mine, theirs = list(self.average.parameters()), list(model.parameters())
         if len(mine) != len(theirs) or any(a.shape != b.shape for a, b in zip(mine, theirs)):
@@ -148,10 +157,13 @@ class WeightAverage(torch.nn.Module):
         self.updates += 1
 
 
+@checked(path=pathlike, state=instance(dict))
 def save_checkpoint(path, state: dict) -> None:
     """Write ``state`` to ``path`` atomically: a temporary file of this process in the same
     folder, then rename (two processes saving at once never share a temporary file)."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"path must name a file, got the folder {str(path)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
@@ -163,6 +175,7 @@ def save_checkpoint(path, state: dict) -> None:
             os.remove(tmp)
 
 
+@checked(path=pathlike)
 def load_checkpoint(path, map_location=None) -> dict:
     """Load a checkpoint written by :func:`save_checkpoint` (tensors and plain data only).
 
@@ -190,6 +203,8 @@ def load_checkpoint(path, map_location=None) -> dict:
     return saved
 
 
+@checked(model=optional(instance(torch.nn.Module)),
+         optimizer=optional(instance(torch.optim.Optimizer)))
 def describe(model: torch.nn.Module | None = None,
              optimizer: torch.optim.Optimizer | None = None) -> dict:
     """Settings a loop can read for itself: the model's class and size, the optimiser's class
@@ -243,6 +258,7 @@ def _code_digest(code) -> str:
     return digest.hexdigest()[:16]
 
 
+@checked(fn=function, depth=nonneg_int)
 def describe_callable(fn, depth: int = 0) -> dict | str:
     """What a loss function or callback is, for a checkpoint's settings: its name, a digest of its
     code and the values it closes over (``gamma`` in ``lambda m, x, y: focal(m(x), y, gamma)``),
@@ -315,6 +331,10 @@ class _Lock:
 
 # --------------------------------------------------------------------------- the loop
 
+@checked(step_fn=function, steps=nonneg_int, state=instance(dict), checkpoint=optional(pathlike),
+         settings=optional(instance(dict)), data=sequence(tensor(), min_length=0), every=nonneg_int,
+         checkpoint_every=nonneg_int, callback=optional(function), device=optional(torch_device),
+         desc=string)
 def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
               checkpoint=None, settings: dict | None = None, data=(), every: int = 0,
               checkpoint_every: int = 0, callback=None, device=None,
@@ -323,7 +343,8 @@ def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
 
     ``step_fn`` does one optimiser step and returns ``(loss, parts)``: the scalar loss and a dict
     of scalar tensors averaged into the records. Every ``every`` steps (0: never) and after the
-    last, a record ``{"step", <parts' means>, "seconds"}`` (seconds since the previous record) is
+    last, a record ``{"step", <parts' means>, "seconds"}`` (seconds of training since the start,
+    across resumes; the callbacks' own time left out) is
     made, ``callback(step, record)`` may add numbers to it, and it is appended to the history.
 
     A non-finite loss (checked every step), non-finite weights (checked at every record) or an
@@ -341,16 +362,8 @@ def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
     :class:`CheckpointError` (a ``ValueError``) naming what differs; in a run-cache entry
     (:mod:`dlcourse.runcache`) it is replaced by a fresh run instead. It never returns another model.
     """
-    if not isinstance(steps, int) or not steps >= 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-    if not isinstance(every, int) or not every >= 0:
-        raise ValueError(f"every must be an int >= 0, got {every!r}")
-    if not isinstance(checkpoint_every, int) or not checkpoint_every >= 0:
-        raise ValueError(f"checkpoint_every must be an int >= 0, got {checkpoint_every!r}")
     settings_text(settings or {})
-    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
-        raise ValueError(f"checkpoint must be None or a file path, got {checkpoint!r}")
-    if not isinstance(state, dict) or not state:
+    if not state:
         raise ValueError(f"state must be a non-empty dict of what a resume restores, got {state!r}")
     data = tuple(data)
     settings = dict(settings or {})
@@ -472,7 +485,7 @@ def _run(step_fn, steps, state, checkpoint, recorded, data, every, checkpoint_ev
             history.append(record)
             if sums:
                 bar.set_postfix({next(iter(sums)): f"{record[next(iter(sums))]:.4f}"})
-            sums, count, elapsed, began = {}, 0, 0.0, time.perf_counter()
+            sums, count, elapsed, began = {}, 0, record["seconds"], time.perf_counter()
         if checkpoint is not None and (is_record or (checkpoint_every
                                                      and done % checkpoint_every == 0)):
             if not is_record and not _weights_finite(state):
@@ -481,12 +494,3 @@ def _run(step_fn, steps, state, checkpoint, recorded, data, every, checkpoint_ev
             elapsed, began = elapsed + now - began, now
             save(done)
     return history
-
-
-def cumulative_seconds(history: list[dict]) -> list[dict]:
-    """A copy of ``history`` whose ``seconds`` run from the start of training, not per record."""
-    total, out = 0.0, []
-    for record in history:
-        total += record["seconds"]
-        out.append({**record, "seconds": total})
-    return out

@@ -30,7 +30,8 @@ from torch import nn
 
 from . import augment, ctaugment, data, flows, iic, losses, models, ssl, superclass, train
 from . import autoencoders as ae
-from .loop import precision_for
+from .checks import checked, function, instance, optional, torch_device
+from .loop import Precision, precision_for
 
 
 @dataclass(frozen=True)
@@ -521,11 +522,13 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
 ]}
 
 
+@checked(model=instance(nn.Module), optimizer=instance(torch.optim.Optimizer), loss=function,
+         batch=instance(tuple, list), device=torch_device, precision=optional(instance(Precision)))
 def optimizer_step(model, optimizer, loss, batch, device, precision=None) -> torch.Tensor:
     """One training step as the loops take it (``loop.precision_for``: bfloat16 from sm80,
     float16 with loss scaling before): the unit a benchmark times. Pass the same ``precision``
     to every call so the loss scale carries over, as it does in the loops."""
-    precision = precision or precision_for(torch.device(device))
+    precision = precision or precision_for(device)
     model.train()
     with precision.autocast():
         value = loss(model, *batch)

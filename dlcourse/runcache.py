@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from . import data
+from .checks import checked, optional, pathlike
 from .loop import RUN_RECORD, CheckpointError, settings_text
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -40,6 +41,7 @@ def _write_record(path: Path, record: dict) -> None:
             os.remove(tmp)
 
 
+@checked(root=optional(pathlike))
 def run_dir(chapter: str, settings: dict, modules=None, *, root=None) -> Path:
     """The folder of the run made with ``settings`` (created, with its ``settings.json``):
     ``<root or data_dir()>/runs/<chapter>/<key>/``.
@@ -70,6 +72,7 @@ def run_dir(chapter: str, settings: dict, modules=None, *, root=None) -> Path:
     return folder
 
 
+@checked(root=optional(pathlike))
 def checkpoint(chapter: str, settings: dict, modules=None, *, root=None) -> Path:
     """The checkpoint file of that run (``run_dir(...) / "checkpoint.pt"``): pass it to
     ``train.fit``, ``iic.train`` or ``ssl.fit_ssl``, which resume from it or start afresh."""

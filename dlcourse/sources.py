@@ -22,6 +22,8 @@ import inspect
 import sys
 from pathlib import Path
 
+from .checks import boolean, checked, instance, optional, pathlike, string
+
 PACKAGE = "dlcourse"
 ROOT = Path(__file__).resolve().parent
 # package data a module reads: part of that module's fingerprint (config prints the GPU estimate)
@@ -33,12 +35,17 @@ def module_names() -> list[str]:
     return sorted(path.stem for path in ROOT.glob("*.py"))
 
 
+@checked(code=string, package_relative=boolean)
 def imported_modules(code: str, *, package_relative: bool = False) -> set[str]:
     """The dlcourse modules that ``code`` imports (``from dlcourse import x``, ``import dlcourse.x``,
     and, inside the package, ``from . import x`` / ``from .x import y``)."""
     found: set[str] = set()
     known = set(module_names())
-    for node in ast.walk(ast.parse(code)):
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as err:
+        raise ValueError(f"code must be Python source, got a syntax error: {err}") from None
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
@@ -126,6 +133,7 @@ def _module_file(module: str) -> Path:
     return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
+@checked(module=string)
 def definition_hashes(module: str) -> dict[str, str]:
     """Hash of every definition in dlcourse module ``module`` (``"losses"``, ``"explore.losses"``),
     by dotted name: functions, methods, class bodies without their methods, the module's own
@@ -150,11 +158,21 @@ def _module_of(name: str) -> str:
     return parts[0]
 
 
+@checked(name=string)
 def current_hash(name: str) -> str | None:
     """The hash that definition ``name`` (``"losses.focal_loss"``) has now; None if it is gone."""
     return definition_hashes(_module_of(name)).get(name)
 
 
+def _name_to_hash(value, name: str, arguments=None) -> dict:
+    """Spec: a recorded ``{definition name: hash}`` dict."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in value.items()):
+        raise ValueError(f"{name} must be a dict of definition names to hashes, got {value!r}")
+    return value
+
+
+@checked(hashes=_name_to_hash)
 def changed(hashes: dict[str, str]) -> list[str]:
     """The names in a recorded ``{name: hash}`` whose definition differs now (or is gone)."""
     return sorted(name for name, value in hashes.items() if current_hash(name) != value)
@@ -254,6 +272,7 @@ class CodeRecord:
         return dict(sorted(found.items()))
 
 
+@checked(hashes=_name_to_hash, finished=boolean)
 def reused(hashes: dict[str, str], *, finished: bool) -> None:
     """A run made by the code ``hashes`` was loaded from a checkpoint: every active record inherits
     that code, and counts a cached (``finished``) or resumed run."""
@@ -281,6 +300,7 @@ def session_record() -> CodeRecord:
     return _SESSION
 
 
+@checked(path=optional(pathlike))
 def write_session_record(path=None) -> dict:
     """Write what this process ran (``code``: ``{name: hash}``, ``cached_runs``, ``resumed_runs``)
     as JSON to ``path`` (default: the file named by ``DLCOURSE_CODE_RECORD_FILE``)."""

@@ -19,8 +19,8 @@ from .checks import (all_of, boolean, check_number, check_tensor, checked, funct
                      instance, integer, labels, mapping_with, nonneg_int, number, one_of, optional,
                      pathlike, positive, positive_int, probabilities, tensor)
 from .ctaugment import CTAugment
-from .loop import (WeightAverage, cumulative_seconds, describe, describe_callable, precision_for,
-                   run_steps)
+from .loop import WeightAverage, describe_callable
+from .train import Task, run
 
 _FLOATS = tensor(floating=True)
 _MOMENTUM = optional(number(0.0, 1.0, high_open=True))
@@ -524,35 +524,17 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
     more steps than ``steps`` raises ``ValueError``: delete it or use another path.
     """
     x_l, y_l = labeled
-    if len(x_l) != len(y_l) or len(x_l) == 0 or len(unlabeled) == 0:
-        raise ValueError(f"labeled must be (x, y) with one label per image and unlabeled "
-                         f"non-empty, got {len(x_l)} images, {len(y_l)} labels and "
-                         f"{len(unlabeled)} unlabelled images")
-    if not (steps >= 0 and batch_size >= 1 and eval_every >= 1 and checkpoint_every >= 1):
-        raise ValueError(f"steps must be >= 0 and batch_size, eval_every, checkpoint_every "
-                         f">= 1, got {steps}, {batch_size}, {eval_every}, {checkpoint_every}")
     ub = unlabeled_batch_size or batch_size
     device = x_l.device
-    precision = precision_for(device, amp)
     generator = torch.Generator(device=device).manual_seed(seed)
     torch.manual_seed(seed)  # MixUp's Beta draws and the shuffles use the global generator
     ema = WeightAverage(model, ema_decay, warmup=False)
-    recorded = {"loop": "fit_ssl", "method": type(method).__name__,
-                "method_settings": _method_settings(method), "labeled": len(x_l),
-                "unlabeled": len(unlabeled), "batch_size": batch_size, "unlabeled_batch_size": ub,
-                "ema_decay": ema_decay, "eval_every": eval_every, "seed": seed,
-                "evaluate": None if evaluate is None else describe_callable(evaluate),
-                **precision.settings, **describe(model, optimizer), "caller": settings or {}}
 
-    def step(i: int):
-        model.train()
+    def loss(i: int):
         il = torch.randint(len(x_l), (batch_size,), generator=generator, device=device)
         iu = torch.randint(len(unlabeled), (ub,), generator=generator, device=device)
-        with precision.autocast():
-            loss, parts = method.loss(model, x_l[il], y_l[il], unlabeled[iu], i, generator)
-        precision.step(loss, optimizer)
-        ema.update(model)
-        return loss, {"loss": loss, **parts}
+        value, parts = method.loss(model, x_l[il], y_l[il], unlabeled[iu], i, generator)
+        return value, {"loss": value, **parts}
 
     def report(done: int, record: dict):
         extra = {}
@@ -562,14 +544,18 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
             extra.update(evaluate(ema.average) or {})
         return extra
 
-    history = run_steps(step, steps=steps, checkpoint=checkpoint, settings=recorded,
-                        data=(x_l, y_l, unlabeled), every=eval_every,
-                        checkpoint_every=checkpoint_every, callback=report, device=device, desc=desc or method.name,
-                        state={"model": model, "ema": ema.average, "optimizer": optimizer,
-                               "scaler": precision.scaler, "method": method,
-                               "generator": generator})
-    model.eval()
-    return cumulative_seconds(history), ema
+    task = Task(model, optimizer, loss, data=(x_l, y_l, unlabeled), report=report, average=ema,
+                state={"method": method, "generator": generator},
+                settings={"loop": "fit_ssl", "method": type(method).__name__,
+                          "method_settings": _method_settings(method), "labeled": len(x_l),
+                          "unlabeled": len(unlabeled), "batch_size": batch_size,
+                          "unlabeled_batch_size": ub, "ema_decay": ema_decay,
+                          "eval_every": eval_every, "seed": seed,
+                          "evaluate": None if evaluate is None else describe_callable(evaluate),
+                          "caller": settings or {}})
+    history = run(task, steps=steps, every=eval_every, checkpoint=checkpoint,
+                  checkpoint_every=checkpoint_every, amp=amp, desc=desc or method.name)
+    return history, ema
 
 
 # --------------------------------------------------------------------------- explorer

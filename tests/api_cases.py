@@ -10,7 +10,7 @@ Not listed on purpose: NaN pixels or logits (a model's output or an image batch 
 for finiteness: that would cost a device sync every training step; NaN propagates visibly), and
 any value kind of a tensor that a training step passes (see ``STEP_PROBS``). Every public callable
 of every module is in ``CASES`` or in ``SKIPPED`` with its reason (tests/test_validation.py checks
-it); ``NOT_YET`` names the cases of loop, runcache and sources, measured but not yet required.
+it).
 """
 from __future__ import annotations
 
@@ -621,6 +621,14 @@ def _fit_kwargs():
                 desc="fit", settings=None, state=None)
 
 
+def _task_kwargs():
+    model = torch.nn.Linear(4, 3)
+    x, y = torch.rand(8, 4), _labels(8, 3)
+    return dict(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                loss=lambda i: (torch.nn.functional.cross_entropy(model(x), y), {}), data=(x, y),
+                settings={}, state={}, after_step=None, report=None, average=None)
+
+
 def _iic_net():
     return iic.network(1, num_clusters=2, overcluster_factor=2, num_subheads=1, widths=(2, 2),
                        hidden=())
@@ -800,9 +808,6 @@ CASES += [
           "checkpoint_every": NONNEG_INT, "settings": ["str", NOT_JSON],
           "data": [("not tensors", [1, 2])], "callback": [("not callable", 3)],
           "checkpoint": [("int", 3)], "device": [("unknown", "nope")]}),
-    Case("loop.cumulative_seconds", loop.cumulative_seconds,
-         lambda: dict(history=[{"seconds": 1.0}, {"seconds": 2.0}]),
-         {"history": ["none", "str", ("no seconds", [{}])]}),
     # ---------------------------------------------------------------- runcache
     Case("runcache.run_key", runcache.run_key, lambda: dict(settings={"lr": 0.1}),
          {"settings": ["none", ("list", [1]), NOT_JSON]}),
@@ -830,6 +835,18 @@ CASES += [
     Case("sources.data_fingerprint", _fingerprint, lambda: dict(tensors=[torch.ones(2)]),
          {"tensors": [("not tensors", [1, 2])]}),
     # ---------------------------------------------------------------- train (fit: trainers' owner)
+    Case("train.Task", train.Task, _task_kwargs,
+         {"model": ["none", "str"], "optimizer": ["none", "str"],
+          "loss": ["none", ("not callable", 3)], "data": ["none", ("not tensors", ([1.0],))],
+          "settings": ["none", "str"], "state": ["none", "str"],
+          "after_step": [("not callable", 3)], "report": [("not callable", 3)],
+          "average": ["str"]}),
+    Case("train.run", train.run, lambda: dict(task=train.Task(**_task_kwargs()), steps=2, every=1,
+                                              checkpoint=None, checkpoint_every=0, amp=None,
+                                              desc="run"),
+         {"task": ["none", "str"], "steps": NONNEG_INT, "every": NONNEG_INT,
+          "checkpoint": [("int", 3)], "checkpoint_every": NONNEG_INT, "amp": ["str"],
+          "desc": ["none"]}),
     Case("train.fit", train.fit, _fit_kwargs,
          {"model": ["none", "str"], "optimizer": ["none", "str"],
           "loss_fn": ["none", ("not callable", 3)],
@@ -1168,11 +1185,6 @@ SKIPPED = {
     **dict.fromkeys(["recipes.Recipe.params", "recipes.table"], "takes no arguments"),
 }
 
-# Cases of the modules that the trainers' rework owns (loop, runcache, sources, and the
-# full-profile recipes): the harness measures them; tests/test_validation.py does not yet
-# require them to pass.
-NOT_YET = {c.name for c in CASES
-           if c.name.split(".")[0] in ("loop", "runcache", "sources", "recipes")}
 
 
 def all_invalid_calls():

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse.train import fit, load_checkpoint, minibatches, predict, progress_disabled, save_checkpoint
+from dlcourse.loop import WeightAverage, load_checkpoint, progress_disabled, save_checkpoint
+from dlcourse.train import fit, minibatches, predict
 
 N, D, C = 40, 4, 3  # 40 samples, batch 8 -> 5 batches per epoch
 
@@ -373,3 +374,62 @@ def test_resume_in_another_precision_is_refused(tmp_path):
     run(True, 1)
     with pytest.raises(CheckpointError, match="precision"):
         run(False, 2)
+
+
+# ------------------------------------------------------------------------------- run (one entry)
+
+def _task(average=False):
+    torch.manual_seed(0)
+    model = nn.Linear(D, C)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = _data()
+    generator = torch.Generator().manual_seed(3)
+
+    def loss(i):
+        index = torch.randint(len(x), (8,), generator=generator)
+        value = F.cross_entropy(model(x[index]), y[index])
+        return value, {"loss": value}
+
+    from dlcourse.train import Task
+    return Task(model, optimizer, loss, data=(x, y), state={"generator": generator},
+                average=WeightAverage(model, 0.9) if average else None,
+                report=lambda step, record: {"norm": float(model.weight.detach().norm())})
+
+
+def test_run_records_seconds_since_the_start_and_what_report_adds(tmp_path):
+    from dlcourse.train import run
+    history = run(_task(), steps=9, every=3, checkpoint=tmp_path / "r.pt")
+    assert [r["step"] for r in history] == [3, 6, 9]
+    seconds = [r["seconds"] for r in history]
+    assert seconds == sorted(seconds) and seconds[0] > 0
+    assert all("norm" in r and "loss" in r for r in history)
+
+
+def test_run_resumes_bit_for_bit_with_its_weight_average(tmp_path):
+    from dlcourse.train import run
+    whole = _task(average=True)
+    run(whole, steps=8, every=4)
+    part = _task(average=True)
+    run(part, steps=4, every=4, checkpoint=tmp_path / "p.pt")
+    resumed = _task(average=True)  # a fresh process: new objects, same checkpoint
+    history = run(resumed, steps=8, every=4, checkpoint=tmp_path / "p.pt")
+    assert [r["step"] for r in history] == [4, 8]
+    for a, b in zip(whole.average.average.parameters(), resumed.average.average.parameters()):
+        assert torch.equal(a, b)
+    assert torch.equal(whole.model.weight, resumed.model.weight)
+
+
+def test_fit_seconds_are_per_epoch_and_sum_to_the_training_time(tmp_path):
+    """fit keeps per-epoch seconds (pages sum them), also across a resume."""
+    x, y = _data()
+    torch.manual_seed(0)
+    model = nn.Linear(D, C)
+    fit(model, torch.optim.SGD(model.parameters(), lr=0.1), _ce, (x, y), epochs=2, batch_size=8,
+        checkpoint=tmp_path / "f.pt")
+    torch.manual_seed(0)
+    model = nn.Linear(D, C)
+    history = fit(model, torch.optim.SGD(model.parameters(), lr=0.1), _ce, (x, y), epochs=4,
+                  batch_size=8, checkpoint=tmp_path / "f.pt")
+    total = load_checkpoint(tmp_path / "f.pt")["history"][-1]["seconds"]
+    assert all(r["seconds"] > 0 for r in history)
+    assert sum(r["seconds"] for r in history) == pytest.approx(total, rel=1e-9)

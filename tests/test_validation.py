@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from api_cases import CASES, NOT_YET, SKIPPED, all_invalid_calls, bad_value, kind_label, names_arg
+from api_cases import CASES, SKIPPED, all_invalid_calls, bad_value, kind_label, names_arg
 from dlcourse import checks
 
 
@@ -17,8 +17,7 @@ def test_valid_baseline_runs(case):
     case.call(**case.kwargs())
 
 
-# NOT_YET (loop, runcache, sources, recipes) is measured by tools/fuzz_api.py, not required here
-_REQUIRED = [(c, a, k) for c, a, k in all_invalid_calls() if c.name not in NOT_YET]
+_REQUIRED = all_invalid_calls()
 
 
 @pytest.mark.parametrize("case, arg, kind", _REQUIRED,

@@ -20,7 +20,6 @@ import base64
 import copy
 import csv
 import hashlib
-import importlib.util
 import io
 import json
 import re
@@ -96,11 +95,14 @@ def code_hash_of(package_dir: Path) -> str:
     Runs the current ``sources`` module with its root pointed elsewhere, so there is one hash
     function, not two.
     """
-    spec = importlib.util.spec_from_file_location("_dlcourse_sources_copy", ROOT / PACKAGE / "sources.py")
-    sources = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sources)
+    from dlcourse import sources
+
+    here = sources.ROOT
     sources.ROOT = Path(package_dir)
-    return sources.code_hash()
+    try:
+        return sources.code_hash()
+    finally:
+        sources.ROOT = here
 
 
 def _git(*args: str, root: Path = ROOT) -> str:
