@@ -280,6 +280,13 @@ def test_fit_ssl_refuses_other_method_settings(tmp_path):
         _ssl(path, 2, lambda_u=10.0)
 
 
+def test_fit_ssl_resumed_with_other_labelled_images_is_refused(tmp_path):
+    path = tmp_path / "ssl.pt"
+    _ssl(path, 2)
+    with pytest.raises(CheckpointError, match=r"ssl\.pt.*data"):
+        _ssl(path, 4, x_l=torch.rand(6, 1, 4, 4))
+
+
 def test_fit_ssl_stops_on_nan_data(tmp_path):
     x_l = torch.full((6, 1, 4, 4), math.nan)
     with pytest.raises(TrainingDiverged, match="step 1 "):
