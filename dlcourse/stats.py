@@ -108,11 +108,15 @@ def _rows_of_header(rows, name: str, arguments: dict) -> list[list]:
 @checked(header=sequence(_cell), rows=_rows_of_header)
 def markdown_table(header, rows) -> str:
     """A Markdown table: ``header`` (column titles) and ``rows`` (lists of cells, already
-    formatted as strings or numbers). Numbers right-aligned, text left-aligned."""
+    formatted as strings or numbers). Numbers right-aligned, text left-aligned; a ``|`` in a cell
+    (``H(X|Y)``) is escaped."""
     header = [str(h) for h in header]
     numeric = [all(isinstance(r[k], (int, float)) and not isinstance(r[k], bool) for r in rows)
                and rows for k in range(len(header))]
     align = ["---:" if n else "---" for n in numeric]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    def cell(value) -> str:  # a "|" inside a cell would end it
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(cell, header)) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(map(cell, r)) + " |" for r in rows]
     return "\n".join(lines)

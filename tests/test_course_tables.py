@@ -20,7 +20,7 @@ def test_full_cell_shows_estimate_until_a_full_run_is_recorded(tmp_path):
     chapters = tmp_path / "chapters"
     chapters.mkdir()
     _chapter(chapters, "01_a", {})
-    _chapter(chapters, "02_b", {"full": {"seconds": 600, "device": "cuda (T4)"}})
+    _chapter(chapters, "02_b", {"full": {"seconds": 600, "device": "cuda (T4)", "cached_runs": 0}})
     _chapter(chapters, "03_c", {})
     estimates = tmp_path / "full_profile.json"
     estimates.write_text(json.dumps({"chapters": {
@@ -33,3 +33,18 @@ def test_full_cell_shows_estimate_until_a_full_run_is_recorded(tmp_path):
     assert full[1] == "10.0 min (cuda (T4))"  # a recorded run wins over the estimate
     assert full[2] == "not measured yet"  # neither
     assert str(estimates) in seen  # the page is rebuilt when the estimates change
+
+
+def test_a_time_is_shown_only_for_an_execution_that_reused_no_cached_run(tmp_path):
+    chapters = tmp_path / "chapters"
+    chapters.mkdir()
+    _chapter(chapters, "01_a", {"quick": {"seconds": 90, "device": "cpu", "cached_runs": 0}})
+    _chapter(chapters, "02_b", {"quick": {"seconds": 70, "device": "cpu", "cached_runs": 3}})
+    _chapter(chapters, "03_c", {"quick": {"seconds": 70, "device": "cpu"}})  # not recorded
+    _chapter(chapters, "03_c_lab", {"quick": {"seconds": 600, "device": "cpu", "cached_runs": 0}})
+    quick = {row[0]: row[3] for row in course_tables.rows(chapters, lambda path: None,
+                                                          estimates_file=tmp_path / "none.json")}
+    assert quick["{doc}`/chapters/01_a`"] == "1.5 min (cpu)"
+    assert quick["{doc}`/chapters/02_b`"] == "not measured from an empty run cache (3 cached runs reused)"
+    assert quick["{doc}`/chapters/03_c`"] == "not measured from an empty run cache"
+    assert quick["{doc}`/chapters/03_c_lab`"] == "10.0 min (cpu)"

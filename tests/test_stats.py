@@ -81,3 +81,4 @@ def test_markdown_table_aligns_numbers_right():
                                  "| focal | 91.2 |", "| CE | 90.0 |"]
     with pytest.raises(ValueError, match="rows"):
         stats.markdown_table(["a", "b"], [[1]])
+    assert stats.markdown_table(["H(X|Y)"], [["0.5"]]).splitlines()[0] == "| H(X\\|Y) |"

@@ -1,8 +1,9 @@
 """Sphinx directive ``chapter-table``: the teaching table, computed from the chapters at build time.
 
-Reading time comes from each chapter's word count, the exercise count from its exercise directives,
+Reading time comes from each page's words of prose, the exercise count from its exercise directives,
 and run times from the provenance that ``make execute`` stores in each notebook's metadata, so the
-teaching page can never disagree with the notebooks. Until a chapter's ``full`` run is recorded, its
+teaching page can never disagree with the notebooks; a time is shown only for an execution that
+reused no cached run. A lab page (``NN_slug_lab``) gets its own row. Until a chapter's ``full`` run is recorded, its
 ``full`` cell shows the estimate in ``dlcourse/full_profile.json`` (FLOPs per step x steps at a
 stated share of a T4's peak; see ``benchmarks/full_profile_estimate.py``), marked as an estimate.
 """
@@ -29,8 +30,14 @@ def _prose_words(markdown: str) -> int:
 
 
 def _run(record: dict | None) -> str:
+    """An execution's time, shown only when it trained every run it shows (``cached_runs`` 0):
+    an execution that reused cached runs took less time than a reader's will."""
     if not record:
         return "not measured yet"
+    if record.get("cached_runs") != 0:
+        reused = record.get("cached_runs")
+        return ("not measured from an empty run cache" if reused is None
+                else f"not measured from an empty run cache ({reused} cached runs reused)")
     minutes = record["seconds"] / 60
     return f"{minutes:.1f} min ({record.get('device', '?')})"
 
