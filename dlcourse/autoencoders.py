@@ -15,8 +15,8 @@ This module holds
   :func:`principal_angles`, which measures how far apart two subspaces are;
 * evaluation and pictures: :func:`encode`, :func:`reconstruction_error`,
   :func:`accuracy`, :func:`linear_probe`, :func:`kmeans_accuracy`,
-  :func:`stratified_mask`, :func:`plot_codes`, :func:`decoder_sweep` and the lambda
-  slider :func:`lambda_explorer`;
+  :func:`stratified_mask`, :func:`decoder_sweep` (the pictures themselves are
+  :func:`dlcourse.plot.codes` and :func:`dlcourse.explore.lambda_explorer`);
 * the variational autoencoder: :class:`VAE`, :func:`reparameterize`,
   :func:`gaussian_kl`, :func:`vae_loss` (the negative ELBO, split into its
   reconstruction and KL terms) and :func:`train_vae`.
@@ -565,46 +565,6 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return angles.flip(0)
 
 
-# ------------------------------------------------------------------------- figures
-
-COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
-           "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
-
-
-def plot_codes(z, y, train_mask, ax=None, class_names=None, title: str = "",
-               legend: bool = True):
-    """Scatter of 2-D points coloured by class: training points filled, held-out
-    points hollow."""
-    import matplotlib.pyplot as plt
-
-    z, labels = _features(z), _labels(y)
-    mask = _labels(train_mask).astype(bool)
-    if z.shape[1] != 2:
-        raise ValueError(f"z must be N x 2, got shape {z.shape}")
-    if len(labels) != len(z) or len(mask) != len(z):
-        raise ValueError(f"y and train_mask must have {len(z)} entries, "
-                         f"got {len(labels)} and {len(mask)}")
-    ax = ax or plt.gca()
-    for c in np.unique(labels):
-        colour = COLOURS[int(c) % len(COLOURS)]
-        name = class_names[c] if class_names is not None else str(c)
-        seen, unseen = (labels == c) & mask, (labels == c) & ~mask
-        ax.scatter(z[seen, 0], z[seen, 1], s=16, color=colour, label=name)
-        ax.scatter(z[unseen, 0], z[unseen, 1], s=28, facecolors="none",
-                   edgecolors=colour, linewidths=1.1)
-    if legend:
-        handles, names = ax.get_legend_handles_labels()
-        handles += [plt.Line2D([], [], marker="o", linestyle="", color="k",
-                               markersize=4),
-                    plt.Line2D([], [], marker="o", linestyle="", markersize=5,
-                               markerfacecolor="none", markeredgecolor="k")]
-        names += ["training", "held out"]
-        ax.legend(handles, names, fontsize=7, loc="best", framealpha=0.8)
-    if title:
-        ax.set_title(title, fontsize=10)
-    return ax
-
-
 def _two_dimensional_code(model, name: str, arguments=None) -> nn.Module:
     """Spec: an autoencoder with a 2-D code."""
     if getattr(model, "code_size", None) != 2:
@@ -746,4 +706,5 @@ def train_vae(model: VAE, x: torch.Tensor, *, epochs: int, batch_size: int,
                 seed=seed, on_epoch_end=on_epoch_end, desc=desc)
 
 
-__getattr__ = moved.to_explore(__name__, ['lambda_explorer'])  # pages executed before the move
+__getattr__ = moved.display(__name__, {"lambda_explorer": "explore.lambda_explorer",
+                                       "plot_codes": "plot.codes"})  # pages run before

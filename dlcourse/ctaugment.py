@@ -323,16 +323,6 @@ class CTAugment:
         self.weights = state["weights"].to(self.weights.device)
 
     def plot_weights(self, ax=None, title: str = "CTAugment bin weights"):
-        """Heat map of the weights: one row per operation, one column per magnitude bin."""
-        import matplotlib.pyplot as plt
-
-        ax = ax or plt.gca()
-        image = ax.imshow(self.weights.cpu().numpy(), cmap="viridis", vmin=0, vmax=1,
-                          aspect="auto")
-        ax.set_yticks(range(len(self.names)), self.names, fontsize=8)
-        ends = [0, (self.num_bins - 1) / 2, self.num_bins - 1]
-        ax.set_xticks(ends, ["0", "0.5", "1"])
-        ax.set_xlabel(f"magnitude m ({self.num_bins} bins)")
-        ax.set_title(title, fontsize=10)
-        ax.figure.colorbar(image, ax=ax, label="weight", fraction=0.04)
-        return ax
+        """:func:`dlcourse.plot.ctaugment_weights` of this policy (kept for pages run before)."""
+        from .plot import ctaugment_weights
+        return ctaugment_weights(self, ax, title)

@@ -764,4 +764,4 @@ def density_grid(flow: _Flow, limits=(-2.0, 3.0, -1.5, 2.0), resolution: int = 1
     return xs, ys, density.cpu()
 
 
-__getattr__ = moved.to_explore(__name__, ['coupling_explorer'])  # pages executed before the move
+__getattr__ = moved.display(__name__, {"coupling_explorer": "explore.coupling_explorer"})  # pages run before

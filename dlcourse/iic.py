@@ -334,4 +334,4 @@ def objective_terms(joint: torch.Tensor, alpha: float = 1.0) -> dict:
             "loss": -alpha * (h_x + h_y) + h_xy}
 
 
-__getattr__ = moved.to_explore(__name__, ['objective_explorer'])  # pages executed before the move
+__getattr__ = moved.display(__name__, {"objective_explorer": "explore.objective_explorer"})  # pages run before

@@ -31,6 +31,8 @@ CHECKPOINT_FORMAT = 3
 # beside a checkpoint, this file marks a run-cache entry (dlcourse.runcache): there a checkpoint
 # made by other code, data or settings is replaced by a fresh run instead of refused
 RUN_RECORD = "settings.json"
+# how often, at most, run_steps reads whether a loss was not finite (a device sync)
+CHECK_EVERY = 50
 # optimiser hyper-parameters worth recording (not torch-version flags such as ``foreach``)
 OPTIMIZER_SETTINGS = ("lr", "initial_lr", "momentum", "dampening", "weight_decay", "nesterov",
                       "betas", "eps", "amsgrad", "alpha", "centered")
@@ -347,9 +349,11 @@ def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
     across resumes; the callbacks' own time left out) is
     made, ``callback(step, record)`` may add numbers to it, and it is appended to the history.
 
-    A non-finite loss (checked every step), non-finite weights (checked at every record) or an
-    error inside a step while ``data`` holds NaN/inf raise :class:`TrainingDiverged` naming the
-    step; the modules in ``state`` then hold the last weights that were checked finite.
+    A non-finite loss or non-finite weights raise :class:`TrainingDiverged` naming the step at
+    which the loss first went non-finite (or, for an error inside a step while ``data`` holds
+    NaN/inf, that step); the modules in ``state`` then hold the last weights checked finite. The
+    check is read at every record and checkpoint and every ``CHECK_EVERY`` steps, never per step:
+    no step waits for the device.
 
     ``state`` names everything a resume must restore (modules, optimisers, schedulers, scalers,
     ``torch.Generator``\\ s, any object with ``state_dict``/``load_state_dict``); the global CPU
@@ -447,6 +451,19 @@ def _run(step_fn, steps, state, checkpoint, recorded, data, every, checkpoint_ev
             "history": history, "elapsed": elapsed, "count": count, "sums": sums})
 
     last_good, last_good_step = snapshot(), start
+    # the first step whose loss was not finite, kept on the loss's device (-1: none yet): read at
+    # records, checkpoints and every CHECK_EVERY steps, so that no step waits for the device
+    first_bad = taken = None
+
+    def check(done: int) -> None:
+        """Raise TrainingDiverged if a loss so far, or the weights now, are not finite."""
+        if first_bad is not None and int(first_bad) >= 0:
+            where = " (the data holds NaN or inf values)" if data and not _data_finite(data) else ""
+            raise diverged(f"the loss became NaN or inf at step {int(first_bad) + 1} "
+                           f"(of {steps}){where}")
+        if not _weights_finite(state):
+            raise diverged(f"the weights hold NaN or inf after step {done} (of {steps})")
+
     bar = tqdm(range(start, steps), desc=desc, initial=start, total=steps,
                disable=progress_disabled())
     began = time.perf_counter()
@@ -461,18 +478,23 @@ def _run(step_fn, steps, state, checkpoint, recorded, data, every, checkpoint_ev
                 err.add_note(f"{desc}: raised at step {step + 1} (of {steps}); no checkpoint "
                              f"written for it.")
             raise
-        if not bool(torch.isfinite(loss.detach()).all()):
-            where = " (the data holds NaN or inf values)" if data and not _data_finite(data) else ""
-            raise diverged(f"the loss is {loss.item()} at step {step + 1} (of {steps}){where}")
+        finite = torch.isfinite(loss.detach()).all()
+        if first_bad is None:
+            first_bad = torch.full((), -1, dtype=torch.long, device=finite.device)
+            taken = torch.full((), step - 1, dtype=torch.long, device=finite.device)
+        taken += 1  # this step's index, counted on the device
+        first_bad = torch.where((first_bad < 0) & ~finite, taken, first_bad)
         for k, v in parts.items():
             v = v.detach().float()
             sums[k] = sums[k] + v if k in sums else v
         count += 1
         done = step + 1
         is_record = (every and done % every == 0) or done == steps
+        is_save = checkpoint is not None and (is_record or (checkpoint_every
+                                                            and done % checkpoint_every == 0))
+        if is_record or is_save or done % CHECK_EVERY == 0:
+            check(done)
         if is_record:
-            if not _weights_finite(state):
-                raise diverged(f"the weights hold NaN or inf after step {done} (of {steps})")
             last_good, last_good_step = snapshot(), done
             record = {"step": done}
             record.update({k: (v / count).item() for k, v in sums.items()})
@@ -486,10 +508,7 @@ def _run(step_fn, steps, state, checkpoint, recorded, data, every, checkpoint_ev
             if sums:
                 bar.set_postfix({next(iter(sums)): f"{record[next(iter(sums))]:.4f}"})
             sums, count, elapsed, began = {}, 0, record["seconds"], time.perf_counter()
-        if checkpoint is not None and (is_record or (checkpoint_every
-                                                     and done % checkpoint_every == 0)):
-            if not is_record and not _weights_finite(state):
-                raise diverged(f"the weights hold NaN or inf after step {done} (of {steps})")
+        if is_save:
             now = time.perf_counter()
             elapsed, began = elapsed + now - began, now
             save(done)

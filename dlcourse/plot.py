@@ -77,3 +77,51 @@ def information_bars(h_x: float, h_y: float, h_xy: float, ax=None, unit: str = "
     ax.set_xlabel(unit)
     ax.set_xlim(0, max(h_xy, h_x + h_y - mi) * 1.05 + 1e-9)
     return ax
+
+
+CLASS_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
+                 "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
+
+
+def codes(z, y, train_mask, ax=None, class_names=None, title: str = "", legend: bool = True):
+    """Scatter of 2-D codes coloured by class: training points filled, held-out points hollow."""
+    z = _numpy(z).astype(float)
+    z = z.reshape(len(z), -1) if z.ndim else z
+    labels, mask = _numpy(y), _numpy(train_mask).astype(bool)
+    if z.ndim != 2 or z.shape[1] != 2:
+        raise ValueError(f"z must be N x 2, got shape {z.shape}")
+    if len(labels) != len(z) or len(mask) != len(z):
+        raise ValueError(f"y and train_mask must have {len(z)} entries, "
+                         f"got {len(labels)} and {len(mask)}")
+    ax = ax or plt.gca()
+    for c in np.unique(labels):
+        colour = CLASS_COLOURS[int(c) % len(CLASS_COLOURS)]
+        name = class_names[c] if class_names is not None else str(c)
+        seen, unseen = (labels == c) & mask, (labels == c) & ~mask
+        ax.scatter(z[seen, 0], z[seen, 1], s=16, color=colour, label=name)
+        ax.scatter(z[unseen, 0], z[unseen, 1], s=28, facecolors="none",
+                   edgecolors=colour, linewidths=1.1)
+    if legend:
+        handles, names = ax.get_legend_handles_labels()
+        handles += [plt.Line2D([], [], marker="o", linestyle="", color="k", markersize=4),
+                    plt.Line2D([], [], marker="o", linestyle="", markersize=5,
+                               markerfacecolor="none", markeredgecolor="k")]
+        names += ["training", "held out"]
+        ax.legend(handles, names, fontsize=7, loc="best", framealpha=0.8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def ctaugment_weights(cta, ax=None, title: str = "CTAugment bin weights"):
+    """Heat map of a :class:`~dlcourse.ctaugment.CTAugment`'s weights: one row per operation,
+    one column per magnitude bin."""
+    ax = ax or plt.gca()
+    image = ax.imshow(_numpy(cta.weights), cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    ax.set_yticks(range(len(cta.names)), cta.names, fontsize=8)
+    ends = [0, (cta.num_bins - 1) / 2, cta.num_bins - 1]
+    ax.set_xticks(ends, ["0", "0.5", "1"])
+    ax.set_xlabel(f"magnitude m ({cta.num_bins} bins)")
+    ax.set_title(title, fontsize=10)
+    ax.figure.colorbar(image, ax=ax, label="weight", fraction=0.04)
+    return ax

@@ -561,4 +561,4 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
 # --------------------------------------------------------------------------- explorer
 
 
-__getattr__ = moved.to_explore(__name__, ['sharpening_explorer'])  # pages executed before the move
+__getattr__ = moved.display(__name__, {"sharpening_explorer": "explore.sharpening_explorer"})  # pages run before

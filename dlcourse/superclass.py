@@ -251,4 +251,4 @@ def toy_gradients(logits, weight: float, groups=TOY_GROUPS, target: int = 0):
     return class_grad, group_grad
 
 
-__getattr__ = moved.to_explore(__name__, ['superclass_explorer'])  # pages executed before the move
+__getattr__ = moved.display(__name__, {"superclass_explorer": "explore.superclass_explorer"})  # pages run before

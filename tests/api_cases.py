@@ -1178,7 +1178,7 @@ SKIPPED = {
     **dict.fromkeys(["sources.CodeRecord.start", "sources.session_record",
                      "sources.write_session_record"],
                     "starts the process-wide code record (sys.setprofile) for good"),
-    **dict.fromkeys(["autoencoders.plot_codes", "ctaugment.CTAugment.plot_weights",
+    **dict.fromkeys(["plot.codes", "plot.ctaugment_weights", "ctaugment.CTAugment.plot_weights",
                      "book.glue", "book.show_source"], "display"),
     "exercises.Verdict": "the record exercises.check returns, not built by callers",
     "recipes.Recipe": "a row of recipes.RECIPES, not built by callers",

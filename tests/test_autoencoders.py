@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from sklearn.decomposition import PCA
 
 from dlcourse import autoencoders as ae
+from dlcourse import plot
 from dlcourse.widgets import WithSnapshot
 
 matplotlib.use("Agg")
@@ -408,9 +409,12 @@ def test_lambda_explorer_and_plot_codes():
     explorer = ae.lambda_explorer(codes, y, mask, ["a", "b", "c"], notes={0.0: "note"})
     assert isinstance(explorer, WithSnapshot) and explorer.png
     with pytest.raises(ValueError, match="z must be N x 2"):
-        ae.plot_codes(torch.rand(12, 3), y, mask)
+        plot.codes(torch.rand(12, 3), y, mask)
+    with pytest.raises(ValueError, match="train_mask"):
+        plot.codes(torch.rand(12, 2), y, mask[:5])
     with pytest.raises(ValueError, match="codes"):
         ae.lambda_explorer({}, y, mask)
+    assert ae.plot_codes is plot.codes  # pages executed before the move call it there
 
 
 def test_small_cpu_models_train_on_one_thread_and_the_setting_is_restored():

@@ -147,3 +147,21 @@ def test_bad_arguments_raise():
                    torch.tensor([0.5, 0.5]), torch.tensor([0]))
     with pytest.raises(ValueError, match="weights must have shape"):
         cta.load_state_dict({"weights": torch.ones(2, 2)})
+
+
+def test_plot_weights_draws_the_policy_through_the_plot_module():
+    """CTAugment.plot_weights (pages executed before the move) is plot.ctaugment_weights."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dlcourse import plot
+    from dlcourse.ctaugment import CTAugment
+
+    cta = CTAugment()
+    fig, (a, b) = plt.subplots(1, 2)
+    cta.plot_weights(a, title="t")
+    plot.ctaugment_weights(cta, b, title="t")
+    assert (a.images[0].get_array() == b.images[0].get_array()).all()
+    assert [t.get_text() for t in a.get_yticklabels()] == list(cta.names)
+    plt.close(fig)

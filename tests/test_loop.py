@@ -342,3 +342,21 @@ def test_weight_average_without_warm_up_is_the_plain_exponential_average():
     assert torch.allclose(ema.average.weight, 0.9 * before + 0.1 * (before + 1))
     with pytest.raises(ValueError, match="warmup"):
         train.WeightAverage(model, warmup="no")
+
+
+def test_a_non_finite_loss_is_read_lazily_and_named_by_its_step():
+    """No step reads the loss's finiteness (a device sync): it is kept on the device and read every
+    CHECK_EVERY steps (and at records and checkpoints); the error names the step it first failed."""
+    from dlcourse import loop
+
+    model, optimizer, generator = _setup()
+    calls = []
+    step = _stepper(model, optimizer, generator, _regression(), nan_at=5)
+
+    def counted(i):
+        calls.append(i)
+        return step(i)
+    with pytest.raises(TrainingDiverged, match=r"step 6 \(of 120\)"):
+        run_steps(counted, steps=120, state={"model": model, "optimizer": optimizer,
+                                             "generator": generator})
+    assert len(calls) == loop.CHECK_EVERY

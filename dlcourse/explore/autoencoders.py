@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autoencoders import _features, plot_codes
+from .. import plot
+from ..autoencoders import _features
 from .core import live_figure
 
 
@@ -33,7 +34,7 @@ def lambda_explorer(codes: dict, y, train_mask, class_names=None,
         title = f"code after fine-tuning, λ = {lam:g}"
         if notes and lam in notes:
             title += "\n" + notes[lam]
-        plot_codes(codes[lam], y, train_mask, ax=ax, class_names=class_names,
+        plot.codes(codes[lam], y, train_mask, ax=ax, class_names=class_names,
                    title=title)
         ax.set(xlabel="$z_1$", ylabel="$z_2$", xlim=(low[0], high[0]),
                ylim=(low[1], high[1]))
