@@ -123,7 +123,13 @@ def _hashes_of_text(module: str, text: str) -> dict[str, str]:
             visit_class(module, node)
         elif not isinstance(node, (ast.Import, ast.ImportFrom)):
             own.append(node)
-    found[module] = _digest(ast.dump(ast.Module(body=own, type_ignores=[])))
+    # the module's own statements, with the module's functions they call at import (an op table
+    # built by a helper): import-time calls are not recorded as running (see _profile)
+    called = sorted({n.func.id for stmt in own for n in ast.walk(stmt)
+                     if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                     and f"{module}.{n.func.id}" in found})
+    found[module] = _digest(ast.dump(ast.Module(body=own, type_ignores=[]))
+                            + "".join(found[f"{module}.{name}"] for name in called))
     return found
 
 
@@ -201,8 +207,14 @@ _FUNCTION = inspect.CO_NEWLOCALS
 
 
 def _profile(frame, event, arg):
-    if event == "call":
-        code = frame.f_code
+    code = frame.f_code
+    if (event == "call" or event == "return") and code.co_name == "<module>" \
+            and code.co_filename.startswith(_PREFIX):
+        # a dlcourse module is being imported: what its body calls builds module-level objects
+        # (specs, tables) whether or not the run uses them; the module's hash covers its own
+        # helpers called there
+        _IMPORTING[0] = _IMPORTING[0] + 1 if event == "call" else max(0, _IMPORTING[0] - 1)
+    elif event == "call" and not _IMPORTING[0]:
         # functions only: a module's or class's body runs at import, whether or not it is used;
         # a function that runs brings its class body and module statements in (_names_of)
         if (code.co_flags & _FUNCTION and code.co_filename.startswith(_PREFIX)
@@ -211,6 +223,9 @@ def _profile(frame, event, arg):
                 record.codes.add(code)
     if _CHAINED is not None:
         _CHAINED(frame, event, arg)
+
+
+_IMPORTING = [0]  # how many dlcourse module bodies are executing (imports in progress)
 
 
 _CHAINED = None

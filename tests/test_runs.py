@@ -223,3 +223,34 @@ def _make_folder(args):
     root, k = args
     from dlcourse import runcache
     return str(runcache.run_dir("03_test", {"k": k}, root=root))
+
+
+def test_import_time_calls_are_not_recorded_but_shape_their_module():
+    """What a module body calls at import (spec factories, an op table) runs whether or not a run
+    uses the module: not recorded as running. A local helper called there is folded into the
+    module's own hash, so that a run using the module still follows it."""
+    import subprocess
+    import sys
+
+    script = ("from dlcourse import sources\n"
+              "r = sources.CodeRecord().start()\n"
+              "import dlcourse.autoencoders, dlcourse.ctaugment\n"
+              "r.stop()\n"
+              "print(sorted(r.hashes()))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]", out
+
+
+def test_a_helper_called_at_import_changes_its_modules_hash(library_copy):
+    """info's module statements build a spec with info._distribution: editing that helper's body
+    changes the hash of info's statements, which every recorded info function brings in."""
+    before = sources.definition_hashes("info")
+    text = (library_copy / "info.py").read_text()
+    start = text.index("def _distribution(")
+    body = text.index("\n    ", start) + 1
+    (library_copy / "info.py").write_text(text[:body] + "    unused = 1\n" + text[body:])
+    after = sources.definition_hashes("info")
+    assert after["info._distribution"] != before["info._distribution"]
+    assert after["info"] != before["info"]
+    assert after["info.entropy"] == before["info.entropy"]
