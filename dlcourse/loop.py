@@ -351,9 +351,9 @@ def run_steps(step_fn: Callable[[int], tuple], *, steps: int, state: dict,
 
     A non-finite loss or non-finite weights raise :class:`TrainingDiverged` naming the step at
     which the loss first went non-finite (or, for an error inside a step while ``data`` holds
-    NaN/inf, that step); the modules in ``state`` then hold the last weights checked finite. The
-    check is read at every record and checkpoint and every ``CHECK_EVERY`` steps, never per step:
-    no step waits for the device.
+    NaN/inf, that step); the modules in ``state`` then hold weights checked finite (a copy taken
+    at most every ``CHECK_EVERY`` steps and at checkpoints). The check is read at every record and
+    checkpoint and every ``CHECK_EVERY`` steps, never per step: no step waits for the device.
 
     ``state`` names everything a resume must restore (modules, optimisers, schedulers, scalers,
     ``torch.Generator``\\ s, any object with ``state_dict``/``load_state_dict``); the global CPU
@@ -388,14 +388,15 @@ def _resumable(checkpoint, recorded: str, steps: int, state: dict, device, desc:
     saved = load_checkpoint(checkpoint, map_location=device)
     fix = "delete it to train afresh, or pass another checkpoint path"
     problem = None
+    changed = sources.changed(saved["code"]) if saved.get("format") == CHECKPOINT_FORMAT else []
     if saved.get("format") != CHECKPOINT_FORMAT:
         problem = ("was written by an older dlcourse (it records neither its data nor the code "
                    "that made it)")
     elif saved["settings"] != recorded:
         problem = (f"was made with other settings "
                    f"({_differences(json.loads(saved['settings']), json.loads(recorded))})")
-    elif sources.changed(saved["code"]):
-        problem = f"was made by other dlcourse code (changed since: {', '.join(sources.changed(saved['code']))})"
+    elif changed:
+        problem = f"was made by other dlcourse code (changed since: {', '.join(changed)})"
     elif saved["step"] > steps:
         problem = (f"holds {saved['step']} steps, more than the {steps} asked for "
                    f"(ask for {saved['step']} or more)")
@@ -436,7 +437,7 @@ def _run(step_fn, steps, state, checkpoint, recorded, data, every, checkpoint_ev
         for name, thing in state.items():  # back to the last weights checked finite
             _restore(thing, last_good[name])
         return TrainingDiverged(f"{desc}: {message}; stopped, no checkpoint written for it, and "
-                                f"the model holds the weights of step {last_good_step}, the last "
+                                f"the model holds the weights of step {last_good_step}, "
                                 f"checked finite. Likely causes: NaN/inf in the data, a NaN or inf "
                                 f"setting (a loss weight such as lambda_u=nan), or a learning rate "
                                 f"too high.")
@@ -494,8 +495,11 @@ def _run(step_fn, steps, state, checkpoint, recorded, data, every, checkpoint_ev
                                                             and done % checkpoint_every == 0))
         if is_record or is_save or done % CHECK_EVERY == 0:
             check(done)
+            if done - last_good_step >= CHECK_EVERY or is_save or done == steps:
+                # a copy of the state checked finite, at most every CHECK_EVERY steps: copying
+                # at every record would cost more than a small network's step
+                last_good, last_good_step = snapshot(), done
         if is_record:
-            last_good, last_good_step = snapshot(), done
             record = {"step": done}
             record.update({k: (v / count).item() for k, v in sums.items()})
             record["seconds"] = elapsed + time.perf_counter() - began

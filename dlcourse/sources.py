@@ -3,7 +3,7 @@
 A run cache and the book's stale-page check both ask "was this made by the code that is here
 now?". The answer is keyed on the code that *executed*, not on whole modules: while a run (or a
 whole chapter) executes, :class:`CodeRecord` notes every dlcourse function and method whose code
-starts (``sys.setprofile``), and :func:`definition_hashes` hashes each one on its syntax tree with
+starts (````sys.settrace``, Python calls only``), and :func:`definition_hashes` hashes each one on its syntax tree with
 docstrings left out (comments never enter a syntax tree). So an edit to a docstring, a comment or
 a function the run never called stales nothing, and an edit to a function it did call stales
 exactly the results that depend on it. :func:`data_fingerprint` covers the tensors a run was given,
@@ -124,7 +124,7 @@ def _hashes_of_text(module: str, text: str) -> dict[str, str]:
         elif not isinstance(node, (ast.Import, ast.ImportFrom)):
             own.append(node)
     # the module's own statements, with the module's functions they call at import (an op table
-    # built by a helper): import-time calls are not recorded as running (see _profile)
+    # built by a helper): import-time calls are not recorded as running (see _trace)
     called = sorted({n.func.id for stmt in own for n in ast.walk(stmt)
                      if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
                      and f"{module}.{n.func.id}" in found})
@@ -206,26 +206,29 @@ _PREFIX = str(ROOT) + "/"
 _FUNCTION = inspect.CO_NEWLOCALS
 
 
-def _profile(frame, event, arg):
+def _importing(frame) -> bool:
+    """Whether a dlcourse module's body is executing below this frame (an import in progress)."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "<module>" and code.co_filename.startswith(_PREFIX):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _trace(frame, event, arg):
+    # the global trace function sees one "call" per Python frame and no C calls, which makes it
+    # several times cheaper than a profile function; returning None asks for no line events
     code = frame.f_code
-    if (event == "call" or event == "return") and code.co_name == "<module>" \
-            and code.co_filename.startswith(_PREFIX):
-        # a dlcourse module is being imported: what its body calls builds module-level objects
-        # (specs, tables) whether or not the run uses them; the module's hash covers its own
-        # helpers called there
-        _IMPORTING[0] = _IMPORTING[0] + 1 if event == "call" else max(0, _IMPORTING[0] - 1)
-    elif event == "call" and not _IMPORTING[0]:
-        # functions only: a module's or class's body runs at import, whether or not it is used;
-        # a function that runs brings its class body and module statements in (_names_of)
-        if (code.co_flags & _FUNCTION and code.co_filename.startswith(_PREFIX)
-                and code.co_filename != __file__):
-            for record in _ACTIVE:
-                record.codes.add(code)
-    if _CHAINED is not None:
-        _CHAINED(frame, event, arg)
-
-
-_IMPORTING = [0]  # how many dlcourse module bodies are executing (imports in progress)
+    if (code.co_flags & _FUNCTION and code.co_filename.startswith(_PREFIX)
+            and code.co_filename != __file__ and not _importing(frame.f_back)):
+        # functions only: a module's or class's body runs at import, whether or not it is used,
+        # and what a module body calls while it is imported builds module-level objects (specs,
+        # tables) whether or not the run uses them; a function that runs brings its class body
+        # and module statements in (_names_of)
+        for record in _ACTIVE:
+            record.codes.add(code)
+    return _CHAINED(frame, event, arg) if _CHAINED is not None else None
 
 
 _CHAINED = None
@@ -237,7 +240,8 @@ class CodeRecord:
 
     ``hashes()`` gives ``{name: hash}`` for every definition that ran; ``cached_runs`` counts the
     finished runs that were loaded instead of trained, ``resumed_runs`` those continued part way.
-    Recording costs one Python call per Python function call in the recording thread.
+    Recording costs one Python call per Python function call in the recording thread (a trace
+    function that asks for no line events; a debugger's or coverage tool's tracer is chained).
     """
 
     def __init__(self):
@@ -249,9 +253,9 @@ class CodeRecord:
     def start(self) -> "CodeRecord":
         global _CHAINED
         if not _ACTIVE:
-            previous = sys.getprofile()
-            _CHAINED = None if previous is _profile else previous
-            sys.setprofile(_profile)
+            previous = sys.gettrace()
+            _CHAINED = None if previous is _trace else previous
+            sys.settrace(_trace)
         if self not in _ACTIVE:
             _ACTIVE.append(self)
         frame = sys._getframe(1)  # the callers running now (run_steps, fit, ...) ran too
@@ -264,8 +268,8 @@ class CodeRecord:
     def stop(self) -> "CodeRecord":
         if self in _ACTIVE:
             _ACTIVE.remove(self)
-        if not _ACTIVE and sys.getprofile() is _profile:
-            sys.setprofile(_CHAINED)
+        if not _ACTIVE and sys.gettrace() is _trace:
+            sys.settrace(_CHAINED)
         return self
 
     __enter__ = start

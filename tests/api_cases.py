@@ -1177,7 +1177,7 @@ SKIPPED = {
                     "takes no arguments"),
     **dict.fromkeys(["sources.CodeRecord.start", "sources.session_record",
                      "sources.write_session_record"],
-                    "starts the process-wide code record (sys.setprofile) for good"),
+                    "starts the process-wide code record (sys.settrace) for good"),
     **dict.fromkeys(["plot.codes", "plot.ctaugment_weights", "ctaugment.CTAugment.plot_weights",
                      "book.glue", "book.show_source"], "display"),
     "exercises.Verdict": "the record exercises.check returns, not built by callers",

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse import flows, iic, models, ssl, train
+from dlcourse import flows, iic, loop, models, ssl, train
 from dlcourse.loop import CheckpointError, TrainingDiverged, load_checkpoint, run_steps
 
 
@@ -194,7 +194,9 @@ def test_fit_stops_on_infinite_weights_and_keeps_the_last_finite_ones(tmp_path):
     assert all(torch.equal(model.state_dict()[k], start[k]) for k in start)
 
 
-def test_diverged_run_keeps_the_weights_of_the_last_record(tmp_path):
+def test_diverged_run_keeps_the_weights_of_the_last_copy_checked_finite(tmp_path, monkeypatch):
+    """A copy of the state is taken every CHECK_EVERY steps (here 4), not at every record."""
+    monkeypatch.setattr(loop, "CHECK_EVERY", 4)
     model, optimizer, generator = _setup()
     step = _stepper(model, optimizer, generator, _regression(), nan_at=6)
     with pytest.raises(TrainingDiverged, match="step 7 .*weights of step 4"):
