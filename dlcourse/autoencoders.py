@@ -602,6 +602,26 @@ def decoder_sweep(model: nn.Module, low, high, steps: int = 12) -> torch.Tensor:
     return mosaic.reshape(steps * h, steps * w)
 
 
+@checked(z=tensor(floating=True, ndim=2), low=sequence(real, length=2),
+         high=all_of(sequence(real, length=2), _above_low), steps=integer(2))
+def grid_counts(z: torch.Tensor, low, high, steps: int = 12) -> torch.Tensor:
+    """How many of the 2-D codes ``z`` fall in the cell of each point of :func:`decoder_sweep`'s
+    grid (a square of one grid spacing centred on the point): a steps x steps tensor laid out as
+    the mosaic (first code axis left to right, second bottom to top). A zero is a hole: the
+    decoder draws an image there that no code of ``z`` is near. Codes outside the grid count
+    nowhere."""
+    if z.shape[1] != 2:
+        raise ValueError(f"z must hold 2-D codes (N x 2), got shape {tuple(z.shape)}")
+    z = z.detach().double().cpu()
+    spacing = [(b - a) / (steps - 1) for a, b in zip(low, high)]
+    col = torch.round((z[:, 0] - low[0]) / spacing[0]).long()
+    row = torch.round((high[1] - z[:, 1]) / spacing[1]).long()  # top row: largest z_2
+    inside = (col >= 0) & (col < steps) & (row >= 0) & (row < steps)
+    counts = torch.zeros(steps * steps, dtype=torch.long)
+    counts.index_add_(0, row[inside] * steps + col[inside], torch.ones(int(inside.sum()), dtype=torch.long))
+    return counts.reshape(steps, steps)
+
+
 # ------------------------------------------------------------ variational autoencoder
 
 
@@ -677,7 +697,8 @@ def vae_loss(model: VAE, x: torch.Tensor, generator: torch.Generator | None = No
 
     Returns ``{"loss", "reconstruction", "kl"}``: ``reconstruction`` is the Bernoulli
     negative log-likelihood -log p(x | z) of one reparameterised sample z ~ q(z | x),
-    summed over pixels (binary cross-entropy, which also accepts grey levels in [0, 1]);
+    summed over pixels: a likelihood, and the loss a bound on -log p(x), for binary pixels only
+    (binary cross-entropy accepts grey levels in [0, 1], but is then not normalised);
     ``kl`` is KL(q(z | x) || N(0, I)); ``loss = reconstruction + beta * kl``, the negative
     ELBO when ``beta = 1``.
     """

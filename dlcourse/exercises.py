@@ -40,15 +40,40 @@ def _tensors(value) -> list[torch.Tensor]:
     """The tensors of an output: itself, or those in a tuple/list (in order)."""
     if torch.is_tensor(value):
         return [value]
+    if isinstance(value, dict):
+        value = [value[key] for key in sorted(value)]
     if isinstance(value, (tuple, list)):
         return [v for v in value if torch.is_tensor(v)]
     return []
+
+
+def _copy(value, gradients: bool):
+    """A function's own copy of an input: a tensor cloned (a leaf that records gradients when it
+    is floating-point), a ``torch.Generator`` in the same state (both functions draw the same
+    numbers), anything else as it is."""
+    if torch.is_tensor(value):
+        return value.detach().clone().requires_grad_(gradients and value.is_floating_point())
+    if isinstance(value, torch.Generator):
+        twin = torch.Generator(device=value.device)
+        twin.set_state(value.get_state())
+        return twin
+    return value
 
 
 def _compare(name: str, mine, theirs, rtol: float, atol: float) -> str | None:
     """What differs between two outputs (None when nothing does)."""
     if torch.is_tensor(theirs) != torch.is_tensor(mine):
         return f"{name} is a {type(mine).__name__}, the library's a {type(theirs).__name__}"
+    if isinstance(theirs, dict):
+        if not isinstance(mine, dict) or set(mine) != set(theirs):
+            keys = sorted(theirs)
+            return (f"{name} should be a dict with keys {keys}, got "
+                    + (f"keys {sorted(mine)}" if isinstance(mine, dict) else type(mine).__name__))
+        for key in theirs:
+            found = _compare(f"{name}[{key!r}]", mine[key], theirs[key], rtol, atol)
+            if found:
+                return found
+        return None
     if isinstance(theirs, (tuple, list)):
         if not isinstance(mine, (tuple, list)) or len(mine) != len(theirs):
             return f"{name} should be a tuple of {len(theirs)}, got {type(mine).__name__}" + (
@@ -88,7 +113,9 @@ def check(student: Callable, reference: Callable, inputs: Callable[[torch.Genera
     ``atol``; tuples element by element). With ``gradients``, a random weighted sum of the tensor
     outputs is back-propagated through both functions and the gradients with respect to every
     floating-point input tensor are compared too, so a detached or non-differentiable answer shows.
-    Each function gets its own copy of the inputs (an in-place edit cannot leak into the other).
+    Each function gets its own copy of the inputs (an in-place edit cannot leak into the other),
+    a ``torch.Generator`` among them in the same state, so that both draw the same noise. Outputs
+    may be tensors, numbers, or tuples, lists and dicts of them.
     """
     generator = torch.Generator().manual_seed(seed)
     for trial in range(1, trials + 1):
@@ -97,8 +124,7 @@ def check(student: Callable, reference: Callable, inputs: Callable[[torch.Genera
         where = f"trial {trial} of {trials}"
 
         def copies():
-            return tuple(a.detach().clone().requires_grad_(gradients and a.is_floating_point())
-                         if torch.is_tensor(a) else a for a in args)
+            return tuple(_copy(a, gradients) for a in args)
 
         mine_args, their_args = copies(), copies()
         theirs = reference(*their_args)

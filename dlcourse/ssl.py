@@ -512,10 +512,13 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
     ``steps`` optimiser steps and return ``(history, ema)``.
 
     Every step draws ``batch_size`` labelled and ``unlabeled_batch_size`` (default the same)
-    unlabelled images at random from tensors that already live on the device. Every
-    ``eval_every`` steps (and at the end) ``evaluate(ema.average)`` may return a dict of numbers
-    (e.g. test accuracy), stored in ``history`` with the mean loss terms and, for ReMixMatch,
-    the running average ``p~(y)`` of distribution alignment. The steps run in
+    unlabelled images at random from tensors that already live on the device. ``ema`` is the
+    exponential average of the weights (decay ``ema_decay``) with the warm-up of
+    :class:`~dlcourse.loop.WeightAverage`, so that a short run does not evaluate its random
+    start. Every ``eval_every`` steps (and at the end) ``evaluate`` may return a dict of numbers
+    (e.g. ``accuracy``): those of ``ema.average`` are stored in ``history`` under their names,
+    those of the trained weights with the prefix ``trained_``, beside the mean loss terms and,
+    for ReMixMatch, the running average ``p~(y)`` of distribution alignment. The steps run in
     :func:`dlcourse.loop.run_steps`, which stops at a NaN loss. With ``checkpoint`` set, the
     whole state is saved there atomically every ``checkpoint_every`` steps and at the end, with
     the settings (these arguments, the method's numbers such as ``lambda_u``, the model's size,
@@ -528,7 +531,7 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
     device = x_l.device
     generator = torch.Generator(device=device).manual_seed(seed)
     torch.manual_seed(seed)  # MixUp's Beta draws and the shuffles use the global generator
-    ema = WeightAverage(model, ema_decay, warmup=False)
+    ema = WeightAverage(model, ema_decay, warmup=True)
 
     def loss(i: int):
         il = torch.randint(len(x_l), (batch_size,), generator=generator, device=device)
@@ -542,6 +545,7 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
             extra["p_tilde"] = method.da.running.tolist()
         if evaluate is not None:
             extra.update(evaluate(ema.average) or {})
+            extra.update({f"trained_{k}": v for k, v in (evaluate(model) or {}).items()})
         return extra
 
     task = Task(model, optimizer, loss, data=(x_l, y_l, unlabeled), report=report, average=ema,
@@ -550,6 +554,7 @@ def fit_ssl(method, model: nn.Module, optimizer: torch.optim.Optimizer, labeled,
                           "method_settings": _method_settings(method), "labeled": len(x_l),
                           "unlabeled": len(unlabeled), "batch_size": batch_size,
                           "unlabeled_batch_size": ub, "ema_decay": ema_decay,
+                          "ema_warmup": True,
                           "eval_every": eval_every, "seed": seed,
                           "evaluate": None if evaluate is None else describe_callable(evaluate),
                           "caller": settings or {}})

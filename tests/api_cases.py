@@ -384,6 +384,12 @@ CASES: list[Case] = [
          {"steps": POS_INT, "low": ["none", ("nan", (math.nan, 0.0)), ("short", (0.0,))],
           "high": [("inf", (1.0, math.inf)), ("below low", (-1.0, 1.0))],
           "model": [("no code", torch.nn.Linear(2, 2))]}),
+    Case("autoencoders.grid_counts", autoencoders.grid_counts,
+         lambda: dict(z=torch.rand(6, 2), low=(0.0, 0.0), high=(1.0, 1.0), steps=3),
+         {"steps": [("one", 1), ("float", 2.5), "none"], "low": ["none", ("short", (0.0,))],
+          "high": [("below low", (-1.0, 1.0))],
+          "z": ["none", ("three columns", torch.rand(6, 3)), ("integers", torch.ones(6, 2, dtype=torch.long)),
+                ("one dimension", torch.rand(6))]}),
     # ---------------------------------------------------------------- superclass
     Case("superclass.check_groups", superclass.check_groups,
          lambda: dict(groups=[[0, 1], [2]], num_classes=3),

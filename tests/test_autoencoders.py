@@ -593,3 +593,19 @@ def test_denoising_pretrain_resumes_bit_for_bit(tmp_path):
     resumed = run(tmp_path / "part.pt")
     for a, b in zip(whole.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
+
+
+def test_grid_counts_match_a_count_around_every_grid_point():
+    """Each count is the number of codes within half a grid spacing of the point decoder_sweep
+    decodes there (row 0 at the largest z_2), computed here point by point."""
+    g = torch.Generator().manual_seed(0)
+    z = torch.rand(500, 2, generator=g, dtype=torch.float64) * torch.tensor([4.0, 2.0]) - 1.5
+    low, high, steps = (-1.0, -0.5), (2.0, 0.5), 5
+    counts = ae.grid_counts(z, low, high, steps)
+    dx, dy = (high[0] - low[0]) / (steps - 1), (high[1] - low[1]) / (steps - 1)
+    for r in range(steps):
+        for c in range(steps):
+            u, v = low[0] + c * dx, high[1] - r * dy
+            near = ((z[:, 0] - u).abs() < dx / 2) & ((z[:, 1] - v).abs() < dy / 2)
+            assert counts[r, c] == int(near.sum())
+    assert counts.sum() < len(z)  # codes outside the grid count nowhere

@@ -67,6 +67,34 @@ def test_inputs_are_not_shared_between_the_two_calls():
     assert verdict.ok
 
 
+def test_dict_outputs_are_compared_key_by_key():
+    def reference(x):
+        return {"loss": x.sum() + x.prod(), "part": x.prod()}
+
+    inputs = lambda g: torch.randn(3, generator=g)  # noqa: E731
+    assert exercises.check(reference, reference, inputs).ok
+    verdict = exercises.check(lambda x: {"loss": x.sum(), "part": x.prod()}, reference, inputs)
+    assert not verdict.ok and "your output['loss'] differs" in verdict.message
+    verdict = exercises.check(lambda x: {"loss": x.sum()}, reference, inputs)
+    assert not verdict.ok and "keys ['loss', 'part']" in verdict.message
+
+
+def test_a_generator_reaches_both_functions_in_the_same_state():
+    """A reparameterised sample drawn the library's way matches; drawn the other way, it does not."""
+    def reference(mu, g):
+        return mu + torch.randn(mu.shape, generator=g, dtype=mu.dtype)
+
+    def student(mu, g):
+        return mu + torch.randn(mu.shape, generator=g, dtype=mu.dtype)
+
+    def two_draws(mu, g):
+        torch.randn(1, generator=g)
+        return student(mu, g)
+    inputs = lambda g: (torch.randn(5, generator=g), torch.Generator().manual_seed(3))  # noqa: E731
+    assert exercises.check(student, reference, inputs).ok
+    assert not exercises.check(two_draws, reference, inputs).ok
+
+
 @pytest.mark.parametrize("kwargs, name", [({"student": 3}, "student"), ({"reference": None}, "reference"),
                                           ({"inputs": (1,)}, "inputs"), ({"trials": 0}, "trials"),
                                           ({"rtol": -1.0}, "rtol")])

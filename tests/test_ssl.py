@@ -338,6 +338,40 @@ def test_fit_ssl_resumes_exactly_from_a_checkpoint(tmp_path):
     assert [h["step"] for h in hist_b] == [2, 4] and "p_tilde" in hist_b[-1]
 
 
+def test_fit_ssl_evaluates_the_warmed_up_average_and_the_trained_weights():
+    """The average evaluated is d_n = min(decay, (1 + n) / (10 + n)), d_0 = 0 (no random start
+    left in it); the trained weights are evaluated too, under ``trained_``."""
+    x_l, y_l, x_u = _tiny_data()
+    torch.manual_seed(1)
+    model = models.SmallConvNet(num_classes=4, widths=(2, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    trace = []  # the weights after every step
+    optimizer.register_step_post_hook(lambda *_: trace.append(
+        torch.cat([p.detach().flatten().clone() for p in model.parameters()])))
+
+    def evaluate(m):
+        return {"w": torch.cat([p.detach().flatten() for p in m.parameters()])}
+
+    seen = {}
+
+    def report(m):
+        seen[len(seen)] = evaluate(m)["w"].clone()
+        return {"norm": evaluate(m)["w"].norm()}
+
+    history, ema = ssl.fit_ssl(ssl.Supervised(4), model, optimizer, (x_l, y_l), x_u, steps=4,
+                               batch_size=4, ema_decay=0.999, evaluate=report, eval_every=4)
+    expected = trace[0]
+    for n, w in enumerate(trace[1:], start=1):
+        d = min(0.999, (1 + n) / (10 + n))
+        expected = d * expected + (1 - d) * w
+    assert len(trace) == 4
+    torch.testing.assert_close(seen[0], expected)  # the average is evaluated first
+    torch.testing.assert_close(seen[1], trace[-1])  # then the trained weights
+    assert history[-1]["norm"] == pytest.approx(expected.norm().item(), rel=1e-5)
+    assert history[-1]["trained_norm"] == pytest.approx(trace[-1].norm().item(), rel=1e-5)
+    assert not torch.allclose(expected, trace[-1])
+
+
 def test_fit_ssl_rejects_bad_arguments():
     x_l, y_l, x_u = _tiny_data()
     model = models.SmallConvNet(num_classes=4)

@@ -59,7 +59,8 @@ def test_no_solution_survives_in_a_chapter(path):
     out = student.strip_solutions(nb)
     text = "\n".join(c.source for c in out.cells)
     assert "{solution" not in text
-    assert text.count("{exercise}") == "\n".join(c.source for c in nb.cells).count("{exercise}") >= 3
+    least = 0 if path.stem.endswith("_lab") else 3  # a lab page holds evidence, the class exercises
+    assert text.count("{exercise}") == "\n".join(c.source for c in nb.cells).count("{exercise}") >= least
     for code in _solution_code(nb):
         assert code.strip() not in text
     assert all(not c.get("outputs") for c in out.cells if c.cell_type == "code")
