@@ -298,8 +298,9 @@ def test_chapter_converts_to_plain_markdown(path, bibliography):
         assert any(entry.fields["year"] in item and first_word in item for item in items), key
     # exercises numbered 1..N in order, each solution wrapped or collapsed without outputs
     numbers = [int(n) for n in re.findall(r"^#### Exercise (\d+)", text, re.M)]
-    assert numbers == list(range(1, source.count("{exercise}") + 1)) and len(numbers) >= 3
-    assert text.count("<details><summary>Solution</summary>") == text.count("</details>") >= 3
+    least = 0 if path.stem.endswith("_lab") else 3  # a lab page holds evidence; the class, exercises
+    assert numbers == list(range(1, source.count("{exercise}") + 1)) and len(numbers) >= least
+    assert text.count("<details><summary>Solution</summary>") == text.count("</details>") >= least
     assert "{solution" not in text
     solution_code = [c for c in out.cells if c.cell_type == "code" and c.metadata.get("cellView")]
     assert all(c.source.startswith("#@title Solution") and not c.outputs for c in solution_code)

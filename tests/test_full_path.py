@@ -192,7 +192,8 @@ def test_chapter_parser_reads_full_values():
 
 
 def test_every_chapter_has_a_recipe():
-    chapters = sorted(p.stem for p in (ROOT / "chapters").glob("[0-9][0-9]_*.md"))
+    chapters = sorted(p.stem for p in (ROOT / "chapters").glob("[0-9][0-9]_*.md")
+                      if not p.stem.endswith("_lab"))  # a lab page reuses its class page's runs
     assert sorted(RECIPES) == chapters
 
 
