@@ -56,6 +56,32 @@ def test_focal_loss_and_its_logit_gradient_match_dlcourse(js):
             assert js["grad"][gi][pi] == pytest.approx(logits.grad[0, 0].item(), rel=1e-5, abs=1e-9)
 
 
+def test_focal_explorer_axes_hold_the_whole_curves():
+    """The push axis of the kernel-free focal explorer grows with the curve: at gamma = 5 the push
+    peaks near 1.32, above the fixed top of 1.25 the explorer once had, and nothing is clipped."""
+    gammas = [round(0.1 * k, 1) for k in range(51)]  # the slider: 0 to 5 in steps of 0.1
+    program = f"""
+    const m = require({json.dumps(str(SCRIPT))});
+    const gammas = {json.dumps(gammas)};
+    console.log(JSON.stringify({{
+      ps: m.FOCAL_PS,
+      top: gammas.map(g => m.focalPushTop(g)),
+      peak: gammas.map(g => Math.max(...m.FOCAL_PS.map(p => -m.focalGradLogit(p, g)))),
+      loss: Math.max(...m.FOCAL_PS.map(p => m.focalLoss(p, 0))),
+    }}));
+    """
+    out = json.loads(subprocess.run([NODE, "-e", program], capture_output=True, text=True,
+                                    check=True, timeout=60).stdout)
+    ps = torch.tensor(out["ps"], dtype=torch.float64)
+    for gamma, top, peak in zip(gammas, out["top"], out["peak"]):
+        _, grad = losses.focal_curves(gamma, ps)  # the same curve, from dlcourse
+        assert peak == pytest.approx(grad.abs().max().item(), rel=1e-6)
+        assert peak <= top <= 1.05 * peak + 0.25
+        assert top % 0.25 == 0
+    assert out["peak"][-1] > 1.3 and out["top"][-1] >= 1.5
+    assert out["loss"] < 6  # the loss axis (0 to 6) holds cross-entropy's curve on the grid
+
+
 def test_effective_number_and_weights_match_dlcourse(js):
     for bi, beta in enumerate(BETAS):
         expected = losses.effective_number(torch.tensor(NS, dtype=torch.float64), beta)

@@ -26,6 +26,19 @@
     return gamma * p * Math.pow(1 - p, gamma) * Math.log(p) - Math.pow(1 - p, gamma + 1);
   }
 
+  /** The p_t grid of the focal explorer's curves. */
+  var FOCAL_PS = [];
+  for (var step = 0; step < 199; step++) FOCAL_PS.push(0.005 + step * 0.005);
+
+  /** Top of the push axis for the focal explorer at ``gamma``: the larger of 1 (cross-entropy's
+   *  push at p_t = 0) and the focal push's peak over ``ps``, plus 5% headroom, rounded up to a
+   *  multiple of 0.25, so the whole curve shows for every gamma (at gamma = 5 it peaks near 1.3). */
+  function focalPushTop(gamma, ps) {
+    var peak = 1;
+    (ps || FOCAL_PS).forEach(function (p) { peak = Math.max(peak, -focalGradLogit(p, gamma)); });
+    return Math.ceil(1.05 * peak / 0.25) * 0.25;
+  }
+
   /** Effective number E_n = (1 - beta^n) / (1 - beta); 1 at beta = 0 and n at beta = 1. */
   function effectiveNumber(n, beta) {
     if (beta === 0) return 1;
@@ -81,6 +94,8 @@
   var api = {
     focalLoss: focalLoss,
     focalGradLogit: focalGradLogit,
+    focalPushTop: focalPushTop,
+    FOCAL_PS: FOCAL_PS,
     effectiveNumber: effectiveNumber,
     classBalancedWeights: classBalancedWeights,
     softmax: softmax,
@@ -203,23 +218,26 @@
   function focalExplorer(box) {
     var f = frame(box, "gamma ", { min: "0", max: "5", step: "0.1", value: "2", "aria-label": "focal gamma" });
     var slider = f.input, readout = f.readout, lossCanvas = f.left, gradCanvas = f.right;
-    var ps = range(199, function (i) { return 0.005 + i * 0.005; });
+    var ps = FOCAL_PS;
     function draw() {
       refreshColors();
       var g = parseFloat(slider.value);
+      var top = focalPushTop(g, ps);  // the y-range holds the whole push curve
       linePlot(lossCanvas, [
         { xs: ps, ys: ps.map(function (p) { return focalLoss(p, 0); }), color: COLORS.ref, dash: true,
           label: "cross-entropy" },
         { xs: ps, ys: ps.map(function (p) { return focalLoss(p, g); }), color: COLORS.main,
           label: "focal, gamma = " + g.toFixed(1) },
-      ], { xmin: 0, xmax: 1, ymin: 0, ymax: 5, xticks: [0, 0.25, 0.5, 0.75, 1], yticks: [0, 1, 2, 3, 4, 5],
+      ], { xmin: 0, xmax: 1, ymin: 0, ymax: 6, xticks: [0, 0.25, 0.5, 0.75, 1],
+           yticks: [0, 1, 2, 3, 4, 5, 6],  // -log(0.005) = 5.3: the whole sampled curve shows
            xlabel: "p_t (probability of the true class)", title: "loss" });
       linePlot(gradCanvas, [
         { xs: ps, ys: ps.map(function (p) { return -focalGradLogit(p, 0); }), color: COLORS.ref, dash: true,
           label: "cross-entropy" },
         { xs: ps, ys: ps.map(function (p) { return -focalGradLogit(p, g); }), color: COLORS.main,
           label: "focal, gamma = " + g.toFixed(1) },
-      ], { xmin: 0, xmax: 1, ymin: 0, ymax: 1.25, xticks: [0, 0.25, 0.5, 0.75, 1], yticks: [0, 0.5, 1],
+      ], { xmin: 0, xmax: 1, ymin: 0, ymax: top, xticks: [0, 0.25, 0.5, 0.75, 1],
+           yticks: range(Math.floor(top / 0.5) + 1, function (k) { return 0.5 * k; }),
            xlabel: "p_t", title: "push on the true logit, -dL/dz_t" });
       var ratio = focalLoss(0.9, g) / focalLoss(0.9, 0);
       readout.textContent = "gamma = " + g.toFixed(1) + ": at p_t = 0.9 the focal loss is " +
