@@ -3,8 +3,8 @@
 A run cache and the book's stale-page check both ask "was this made by the code that is here
 now?". The answer is keyed on the code that *executed*, not on whole modules: while a run (or a
 whole chapter) executes, :class:`CodeRecord` notes every dlcourse function and method whose code
-starts (````sys.settrace``, Python calls only``), and :func:`definition_hashes` hashes each one on its syntax tree with
-docstrings left out (comments never enter a syntax tree). So an edit to a docstring, a comment or
+starts (``sys.settrace``: Python calls only), and :func:`definition_hashes` hashes each one on its
+syntax tree with docstrings left out (comments never enter a syntax tree). So an edit to a docstring, a comment or
 a function the run never called stales nothing, and an edit to a function it did call stales
 exactly the results that depend on it. :func:`data_fingerprint` covers the tensors a run was given,
 so that a change upstream of training (a subset drawn differently) misses the run as well.
