@@ -48,3 +48,20 @@ def test_a_time_is_shown_only_for_an_execution_that_reused_no_cached_run(tmp_pat
     assert quick["{doc}`/chapters/02_b`"] == "not measured from an empty run cache (3 cached runs reused)"
     assert quick["{doc}`/chapters/03_c`"] == "not measured from an empty run cache"
     assert quick["{doc}`/chapters/03_c_lab`"] == "10.0 min (cpu)"
+
+
+def test_a_lab_page_shows_its_time_with_the_runs_it_reused(tmp_path):
+    """A lab reuses its class page's runs by design: its time is shown, with how many it reused;
+    its full-profile GPU time is counted in its chapter's estimate."""
+    chapters = tmp_path / "chapters"
+    chapters.mkdir()
+    _chapter(chapters, "03_c", {"quick": {"seconds": 90, "device": "cpu", "cached_runs": 0}})
+    _chapter(chapters, "03_c_lab", {"quick": {"seconds": 300, "device": "cpu", "cached_runs": 9}})
+    estimates = tmp_path / "full_profile.json"
+    estimates.write_text(json.dumps({"chapters": {"03_c": {"t4_minutes": 60.0, "a100_minutes": 12.0}}}),
+                         encoding="utf-8")
+    table = {row[0]: row for row in course_tables.rows(chapters, lambda path: None, estimates_file=estimates)}
+    lab = table["{doc}`/chapters/03_c_lab`"]
+    assert lab[3] == "5.0 min after the class page, reusing 9 cached runs (cpu)"
+    assert lab[4] == "in its chapter's estimate"
+    assert table["{doc}`/chapters/03_c`"][4] == "≈ 60 min on a T4, 12 min on an A100 (estimate)"

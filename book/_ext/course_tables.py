@@ -3,7 +3,8 @@
 Reading time comes from each page's words of prose, the exercise count from its exercise directives,
 and run times from the provenance that ``make execute`` stores in each notebook's metadata, so the
 teaching page can never disagree with the notebooks; a time is shown only for an execution that
-reused no cached run. A lab page (``NN_slug_lab``) gets its own row. Until a chapter's ``full`` run is recorded, its
+reused no cached run, except on a lab page (``NN_slug_lab``, its own row), which reuses its class
+page's runs by design and says how many. Until a chapter's ``full`` run is recorded, its
 ``full`` cell shows the estimate in ``dlcourse/full_profile.json`` (FLOPs per step x steps at a
 stated share of a T4's peak; see ``benchmarks/full_profile_estimate.py``), marked as an estimate.
 """
@@ -29,11 +30,15 @@ def _prose_words(markdown: str) -> int:
     return len(re.findall(r"\w+", text))
 
 
-def _run(record: dict | None) -> str:
+def _run(record: dict | None, lab: bool = False) -> str:
     """An execution's time, shown only when it trained every run it shows (``cached_runs`` 0):
-    an execution that reused cached runs took less time than a reader's will."""
+    an execution that reused cached runs took less time than a reader's will. A lab page reuses
+    its class page's runs by design, so its time is shown with the number of runs it reused."""
     if not record:
         return "not measured yet"
+    if lab and record.get("cached_runs"):
+        return (f"{record['seconds'] / 60:.1f} min after the class page, reusing "
+                f"{record['cached_runs']} cached runs ({record.get('device', '?')})")
     if record.get("cached_runs") != 0:
         reused = record.get("cached_runs")
         return ("not measured from an empty run cache" if reused is None
@@ -69,6 +74,8 @@ def rows(chapters_dir: Path, note_dependency=lambda path: None, estimates_file: 
         note_dependency(str(md))
         note_dependency(str(md.with_suffix(".ipynb")))
         markdown = md.read_text(encoding="utf-8")
+        lab = md.stem.endswith("_lab")
+        chapter = md.stem.removesuffix("_lab")
         nb_path = md.with_suffix(".ipynb")
         runs = {}
         if nb_path.exists():
@@ -77,8 +84,10 @@ def rows(chapters_dir: Path, note_dependency=lambda path: None, estimates_file: 
             f"{{doc}}`/chapters/{md.stem}`",
             f"{max(1, round(_prose_words(markdown) / WORDS_PER_MINUTE))} min",
             str(markdown.count("{exercise}")),
-            _run(runs.get("quick")),
-            _run(runs.get("full")) if runs.get("full") else _estimate(estimates.get(md.stem)),
+            _run(runs.get("quick"), lab),
+            _run(runs.get("full"), lab) if runs.get("full")
+            else "in its chapter's estimate" if lab and estimates.get(chapter)
+            else _estimate(estimates.get(md.stem)),
         ])
     return table
 
