@@ -436,14 +436,13 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
            amp=AMP + " (iic.train)", make_loss=_ch2_loss, random_batch=_images((1, 28, 28)),
            load_data=_ch2_data, train=_ch2_train,
            pins={"batch_size": 700, "repeats": 5, "lr": 3e-3, "WIDTHS": IIC_WIDTHS, "SUBHEADS": 5,
-                 "ROUNDS": (2000, 2000, 2000), "EVERY": 500, "DATASET": "mnist"},
+                 "STEPS": 6000, "EVERY": 500, "SEEDS": (0, 1, 2), "DATASET": "mnist"},
            calls=("iic.network(in_channels=x_all.shape[1],num_clusters=10,"
-                  "num_subheads=SUBHEADS,widths=widths,hidden=hidden)",
+                  "num_subheads=SUBHEADS,widths=WIDTHS,hidden=HIDDEN)",
                   "iic.train(model, x_all, steps=steps", "separate_views=False",
-                  "BOTH_VIEWS = True", "HIDDEN = ()"),
+                  "first_ops=OPS", "HIDDEN = ()"),
            note="batch 700 images x 5 repeats = 3,500 pairs, both views transformed, one pass of "
-                "7,000 images; the chapter trains in 3 rounds of 2,000 steps (a fresh Adam each); "
-                "3 seeds"),
+                "7,000 images; the chapter trains one round of 6,000 steps; 3 seeds"),
     Recipe("03_imbalanced_losses", "cifar10", "train",
            "models.resnet18(num_classes=10, in_channels=3)",
            lambda: models.resnet18(num_classes=10, in_channels=3), (3, 32, 32),
