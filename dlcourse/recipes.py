@@ -327,7 +327,7 @@ CH6 = dict(epochs=30, hidden=64, blocks=4, batch=64, lr=1e-3, alpha=1e-6, ema_de
 def _ch6_model():
     """The chapter's flow (1 x 1 convolutions) with its variational dequantiser."""
     flow = flows.make_realnvp((1, 28, 28), num_scales=3, hidden=CH6["hidden"],
-                              num_blocks=CH6["blocks"], invconv=True, norm="actnorm")
+                              num_blocks=CH6["blocks"], invconv=True, norm="batchnorm")
     return flows.DequantizedFlow(flow, flows.VariationalDequantizer((1, 28, 28)))
 
 
@@ -496,7 +496,7 @@ RECIPES: dict[str, Recipe] = {r.chapter: r for r in [
            pins={"EPOCHS": 30, "HIDDEN": 64, "BLOCKS": 4, "BATCH": 64, "LR": 1e-3, "keep": None,
                  "EMA_DECAY": 0.999, "DATASET": "mnist"},
            calls=("RECIPE = dict(hidden=HIDDEN, blocks=BLOCKS, scales=3, invconv=True, "
-                  "vardeq=True, norm=\"actnorm\", alpha=1e-6)",
+                  "vardeq=True, norm=\"batchnorm\", alpha=1e-6)",
                   "flows.make_realnvp(shape, num_scales=recipe[\"scales\"], "
                   "hidden=recipe[\"hidden\"], num_blocks=recipe[\"blocks\"], "
                   "invconv=recipe[\"invconv\"], norm=recipe[\"norm\"])",
